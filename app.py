@@ -1,0 +1,35 @@
+"""The frame: page config, navigation over pages/, the shared sidebar and the run heartbeat."""
+
+import streamlit as st
+
+from ui import session
+from ui.sidebar import config_ui
+
+st.set_page_config(page_title="Optimizer playground", page_icon=":material/landscape:", layout="wide")
+
+pages = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/play_circle:", url_path="train"),
+]
+nav = st.navigation(pages)
+
+st.session_state["config"] = config_ui()
+
+
+@st.fragment(run_every=5)
+def run_status() -> None:
+    """A small status line on every page; asking for it also keeps the run alive while the tab is open."""
+    live = session.current()
+    if live is None:
+        st.caption("No run yet. Open **Train** and press Train.")
+        return
+    live.touch()
+    r = live.run
+    state = "training" if live.training else r.status
+    st.caption(f"This tab's run: step {r.step:,} of {r.config.steps:,} · {state}")
+
+
+with st.sidebar:
+    run_status()
+
+nav.run()

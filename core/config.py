@@ -1,0 +1,175 @@
+"""The training config: one flat, frozen dataclass shared by the app, its URL and the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, fields
+
+DATASET_NAMES = ("moons", "circles", "spirals", "xor", "blobs", "digits")
+ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "linear", "maxout")
+OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adam", "newton")
+DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
+MAX_WIDTH = 1024
+MAX_DEPTH = 6
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run; field names are shared by JSON, CLI and URL."""
+
+    dataset: str = "moons"  # one of DATASET_NAMES
+    n_samples: int = 1000  # points in a 2-D toy set (digits always uses all 1,797)
+    noise: float = 0.2  # label-free jitter of the 2-D toys (std of Gaussian noise)
+    val_fraction: float = 0.2  # share of the samples held out for validation
+    data_seed: int = 0  # seed of the data generator and of the train/val split
+    hidden: tuple[int, ...] = (32, 32)  # hidden widths; () is logistic regression
+    activation: str = "tanh"  # one of ACTIVATION_NAMES
+    init_scale: float = 1.0  # multiplies PyTorch's default initialisation
+    seed: int = 0  # seed of the initialisation and of the minibatch order
+    optimizer: str = "momentum"  # one of OPTIMIZER_NAMES
+    lr: float = 0.05  # learning rate epsilon
+    momentum: float = 0.9  # mu of momentum and nesterov (beta1 of adam)
+    damping: float = 0.1  # lambda of damped Newton: step = -lr (H + lambda I)^-1 g
+    batch_size: int = 32  # minibatch size; 0 means the full training split
+    steps: int = 3000  # optimizer steps in the run
+    clip_norm: float = 0.0  # clip the gradient to this L2 norm; 0 = off
+    weight_decay: float = 0.0  # L2 penalty coefficient (added to the gradient, as torch.optim)
+    log_every: int = 0  # steps between full-split evaluations; 0 = auto (about 5% of the compute, 20-500 rows)
+    device: str = "auto"  # auto = cuda, then mps, then cpu
+    interp_min: float = 0.0  # alpha range of the interpolation curve...
+    interp_max: float = 1.0  # ...which always contains 0 and 1 exactly
+    interp_points: int = 41  # alpha grid points (up to 1000)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", tuple(self.hidden))
+        validate(self)
+
+    def to_dict(self) -> dict:
+        """The config as a JSON-ready dict (hidden as a list)."""
+        d = dataclasses.asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    def replace(self, **changes) -> TrainConfig:
+        """A copy with some fields changed (validated)."""
+        return from_dict({**self.to_dict(), **changes})
+
+
+FIELD_TYPES = {f.name: f.type for f in fields(TrainConfig)}
+HOT_FIELDS = ("lr", "momentum", "damping", "clip_norm", "weight_decay", "steps")
+"""Fields a running run picks up without restarting."""
+
+
+def _fail(name: str, allowed: str, got) -> None:
+    raise ValueError(f"{name} must be {allowed}, got {got!r}")
+
+
+def _check_number(name: str, value, kind: type, lo=None, hi=None, lo_open=False) -> None:
+    ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        ok_type = ok_type and float(value).is_integer()
+    if not ok_type or value != value or value in (float("inf"), float("-inf")):
+        _fail(name, f"a finite {'integer' if kind is int else 'number'}", value)
+    if lo is not None and (value <= lo if lo_open else value < lo):
+        _fail(name, f"{'>' if lo_open else '>='} {lo}" + (f" and <= {hi}" if hi is not None else ""), value)
+    if hi is not None and value > hi:
+        _fail(name, f"<= {hi}", value)
+
+
+def _check_choice(name: str, value, choices) -> None:
+    if value not in choices:
+        _fail(name, "one of " + ", ".join(choices), value)
+
+
+def validate(c: TrainConfig) -> None:
+    """Raise ValueError with a sentence a person can act on when a field is out of range."""
+    _check_choice("dataset", c.dataset, DATASET_NAMES)
+    _check_choice("activation", c.activation, ACTIVATION_NAMES)
+    _check_choice("optimizer", c.optimizer, OPTIMIZER_NAMES)
+    _check_choice("device", c.device, DEVICE_NAMES)
+    _check_number("n_samples", c.n_samples, int, 20, 200_000)
+    _check_number("noise", c.noise, float, 0, 10)
+    _check_number("val_fraction", c.val_fraction, float, 0, 0.9, lo_open=True)
+    _check_number("data_seed", c.data_seed, int, 0)
+    _check_number("seed", c.seed, int, 0)
+    if len(c.hidden) > MAX_DEPTH or not all(
+        isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= MAX_WIDTH for h in c.hidden
+    ):
+        _fail("hidden", f"a list of at most {MAX_DEPTH} widths, each 1 to {MAX_WIDTH}", list(c.hidden))
+    _check_number("init_scale", c.init_scale, float, 0, 100, lo_open=True)
+    _check_number("lr", c.lr, float, 0, 1000, lo_open=True)
+    _check_number("momentum", c.momentum, float, 0, 0.9999)
+    _check_number("damping", c.damping, float, 0, 1e6)
+    _check_number("batch_size", c.batch_size, int, 0, 200_000)
+    _check_number("steps", c.steps, int, 1, 10_000_000)
+    _check_number("clip_norm", c.clip_norm, float, 0)
+    _check_number("weight_decay", c.weight_decay, float, 0, 100)
+    _check_number("log_every", c.log_every, int, 0)
+    _check_number("interp_min", c.interp_min, float, -10, 0)
+    _check_number("interp_max", c.interp_max, float, 1, 11)
+    _check_number("interp_points", c.interp_points, int, 3, 1000)
+
+
+def _to_int(v):
+    """'32' -> 32; anything else is left for validate() to reject."""
+    return int(v) if isinstance(v, str) and v.isdigit() else v
+
+
+def _coerce(name: str, value):
+    """Bring a JSON or URL value to the field's type, or fail naming the field."""
+    kind = FIELD_TYPES[name]
+    if kind == "tuple[int, ...]":
+        if isinstance(value, str):
+            value = [v for v in value.replace(" ", "").strip("[]").split(",") if v]
+        if not isinstance(value, (list, tuple)):
+            _fail(name, "a list of integers such as [32, 32]", value)
+        return tuple(_to_int(v) for v in value)
+    if kind in ("int", "float") and isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            _fail(name, f"a{'n integer' if kind == 'int' else ' number'}", value)
+    if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind == "int" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def from_dict(d: dict) -> TrainConfig:
+    """A validated config from a flat dict; unknown names are an error."""
+    if not isinstance(d, dict):
+        raise ValueError(f"the config must be one flat JSON object, got {type(d).__name__}")
+    unknown = sorted(set(d) - set(FIELD_TYPES))
+    if unknown:
+        raise ValueError(f"unknown config field {unknown[0]!r}; allowed fields: {', '.join(FIELD_TYPES)}")
+    return TrainConfig(**{k: _coerce(k, v) for k, v in d.items()})
+
+
+def parse_set(item: str) -> tuple[str, object]:
+    """Parse one `key=value` override: JSON when it parses, else the raw string."""
+    if "=" not in item:
+        raise ValueError(f"--set takes key=value, got {item!r}")
+    key, raw = item.split("=", 1)
+    try:
+        return key.strip(), json.loads(raw)
+    except json.JSONDecodeError:
+        return key.strip(), raw
+
+
+def load_json(path: str) -> dict:
+    """Read a config file as a dict, with a clear message when it is not a JSON object."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise ValueError(f"config file {path!r} does not exist") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"config file {path!r} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"config file {path!r} must hold one flat JSON object")
+    return data
+
+
+DEFAULT = TrainConfig()

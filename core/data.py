@@ -1,0 +1,102 @@
+"""Data sets: name -> generator of (X, y), split into train and validation tensors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A classification split on one device: features (N, D) float32, labels (N,) int64."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    n_classes: int
+    name: str
+
+    @property
+    def n_features(self) -> int:
+        return self.x_train.shape[1]
+
+    @property
+    def is_2d(self) -> bool:
+        return self.n_features == 2
+
+
+def _moons(n, noise, rng):
+    from sklearn.datasets import make_moons
+
+    return make_moons(n_samples=n, noise=noise, random_state=rng.integers(2**31))
+
+
+def _circles(n, noise, rng):
+    from sklearn.datasets import make_circles
+
+    return make_circles(n_samples=n, noise=noise, factor=0.5, random_state=rng.integers(2**31))
+
+
+def _blobs(n, noise, rng):
+    from sklearn.datasets import make_blobs
+
+    centers = np.array([[-1.5, -1.0], [1.5, -1.0], [0.0, 1.5]])
+    return make_blobs(n_samples=n, centers=centers, cluster_std=0.3 + noise * 2, random_state=rng.integers(2**31))
+
+
+def _spirals(n, noise, rng):
+    """Two interleaved spirals, 1.5 turns each."""
+    label = np.arange(n) % 2
+    t = rng.uniform(0.25, 1.0, n) * 3 * np.pi
+    angle = t + np.pi * label
+    x = np.stack([t * np.cos(angle), t * np.sin(angle)], axis=1) / (3 * np.pi / 2)
+    return x + rng.normal(0, noise * 0.3, x.shape), label
+
+
+def _xor(n, noise, rng):
+    x = rng.uniform(-1, 1, (n, 2))
+    label = (x[:, 0] * x[:, 1] > 0).astype(np.int64)
+    return x + rng.normal(0, noise * 0.3, x.shape), label
+
+
+def _digits(n, noise, rng):
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    return x / 16.0, y
+
+
+GENERATORS = {
+    "moons": _moons, "circles": _circles, "spirals": _spirals, "xor": _xor, "blobs": _blobs, "digits": _digits,
+}
+DESCRIPTIONS = {
+    "moons": "two interleaving half-moons (2-D, 2 classes)",
+    "circles": "a ring around a disc (2-D, 2 classes)",
+    "spirals": "two interleaved spirals (2-D, 2 classes): needs depth or width",
+    "xor": "the four quadrants, opposite ones alike (2-D, 2 classes)",
+    "blobs": "three Gaussian blobs (2-D, 3 classes)",
+    "digits": "scikit-learn's 8x8 handwritten digits (64-D, 10 classes, 1,797 images)",
+}
+
+
+def make_dataset(name: str, n_samples: int, noise: float, val_fraction: float, seed: int, device="cpu") -> Dataset:
+    """Generate a data set and split it with a seeded permutation."""
+    if name not in GENERATORS:
+        raise ValueError(f"dataset must be one of {', '.join(GENERATORS)}, got {name!r}")
+    rng = np.random.default_rng(seed)
+    x, y = GENERATORS[name](n_samples, noise, rng)
+    x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+    y = torch.as_tensor(np.asarray(y), dtype=torch.int64)
+    order = torch.as_tensor(rng.permutation(len(y)))
+    n_val = max(1, round(val_fraction * len(y)))
+    val, train = order[:n_val], order[n_val:]
+    put = lambda t: t.to(device)  # noqa: E731
+    return Dataset(put(x[train]), put(y[train]), put(x[val]), put(y[val]), int(y.max()) + 1, name)
+
+
+def from_config(config, device="cpu") -> Dataset:
+    """The data set a TrainConfig names."""
+    return make_dataset(config.dataset, config.n_samples, config.noise, config.val_fraction, config.data_seed, device)

@@ -1,0 +1,129 @@
+"""Optimizers as pure pairs init(theta) -> state, update(g, state, theta, hp) -> (delta, state).
+
+Every optimizer works on the flat parameter vector theta (P,). `delta` is added to theta by the caller.
+sgd, momentum and nesterov follow torch.optim.SGD and adam follows torch.optim.Adam, step for step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import torch
+
+ADAM_BETA2 = 0.999
+ADAM_EPS = 1e-8
+NEWTON_MAX_PARAMS = 2500  # the exact Hessian is P x P; above this Newton refuses
+
+
+class HyperParams(NamedTuple):
+    lr: float
+    momentum: float = 0.0
+    damping: float = 0.0
+    weight_decay: float = 0.0
+
+
+class SGDState(NamedTuple):
+    buf: torch.Tensor  # (P,) momentum buffer, zeros before the first step
+
+
+class AdamState(NamedTuple):
+    t: int
+    m: torch.Tensor  # (P,) first moment
+    v: torch.Tensor  # (P,) second moment
+
+
+class NoState(NamedTuple):
+    pass
+
+
+class Optimizer(NamedTuple):
+    init: Callable
+    update: Callable  # update(g, state, theta, hp, hessian=None) -> (delta, state)
+    needs_hessian: bool = False
+
+
+def _decayed(g, theta, hp):
+    return g + hp.weight_decay * theta if hp.weight_decay else g
+
+
+def _sgd_init(theta):
+    return SGDState(torch.zeros_like(theta))
+
+
+def _make_sgd(use_momentum: bool, nesterov: bool) -> Optimizer:
+    def update(g, state, theta, hp, hessian=None):
+        g = _decayed(g, theta, hp)
+        if not use_momentum or hp.momentum == 0:
+            return -hp.lr * g, state
+        buf = torch.add(g, state.buf, alpha=hp.momentum)  # torch: buf = g on the first step, same as zeros here
+        direction = g + hp.momentum * buf if nesterov else buf
+        return -hp.lr * direction, SGDState(buf)
+
+    return Optimizer(_sgd_init, update)
+
+
+def _adam_init(theta):
+    return AdamState(0, torch.zeros_like(theta), torch.zeros_like(theta))
+
+
+def _adam_update(g, state, theta, hp, hessian=None):
+    g = _decayed(g, theta, hp)
+    beta1, t = hp.momentum, state.t + 1
+    m = beta1 * state.m + (1 - beta1) * g
+    v = ADAM_BETA2 * state.v + (1 - ADAM_BETA2) * g * g
+    bias1, bias2 = 1 - beta1**t, 1 - ADAM_BETA2**t
+    denom = v.sqrt() / (bias2**0.5) + ADAM_EPS
+    return -(hp.lr / bias1) * m / denom, AdamState(t, m, v)
+
+
+def newton_direction(g: torch.Tensor, hessian: torch.Tensor, damping: float) -> torch.Tensor:
+    """(H + damping I)^-1 g, solved in float64; a singular system is a ValueError."""
+    h = hessian.double() + damping * torch.eye(len(g), dtype=torch.float64, device=g.device)
+    sol, info = torch.linalg.solve_ex(h, g.double())
+    if info.item() != 0 or not torch.isfinite(sol).all():
+        raise ValueError(
+            f"Newton's step is undefined here: H + {damping:g} I is singular. Raise the damping above 0."
+        )
+    return sol.to(g.dtype)
+
+
+def _newton_update(g, state, theta, hp, hessian=None):
+    if hp.weight_decay:
+        g = g + hp.weight_decay * theta
+        hessian = hessian + hp.weight_decay * torch.eye(len(g), dtype=hessian.dtype, device=g.device)
+    return -hp.lr * newton_direction(g, hessian, hp.damping), state
+
+
+OPTIMIZERS: dict[str, Optimizer] = {
+    "sgd": _make_sgd(False, False),
+    "momentum": _make_sgd(True, False),
+    "nesterov": _make_sgd(True, True),
+    "adam": Optimizer(_adam_init, _adam_update),
+    "newton": Optimizer(lambda theta: NoState(), _newton_update, needs_hessian=True),
+}
+
+DESCRIPTIONS = {
+    "sgd": "plain stochastic gradient descent: theta -= lr * g",
+    "momentum": "heavy-ball momentum (torch.optim.SGD with momentum)",
+    "nesterov": "Nesterov momentum (torch.optim.SGD with nesterov=True)",
+    "adam": "Adam, as torch.optim.Adam (beta1 = momentum, beta2 = 0.999)",
+    "newton": "damped Newton: theta -= lr (H + damping I)^-1 g, exact Hessian of the minibatch loss",
+}
+
+
+def check_newton_size(n_params: int) -> None:
+    """Refuse an exact Hessian that would not fit comfortably."""
+    if n_params > NEWTON_MAX_PARAMS:
+        raise ValueError(
+            f"Newton's method needs the exact {n_params} x {n_params} Hessian; this model has {n_params} "
+            f"parameters and the limit is {NEWTON_MAX_PARAMS}. Use fewer or narrower hidden layers, "
+            "or another optimizer."
+        )
+
+
+def clip_by_norm(g: torch.Tensor, norm: torch.Tensor, max_norm: float) -> torch.Tensor:
+    """Scale g to at most max_norm, as torch.nn.utils.clip_grad_norm_ (0 = off)."""
+    if not max_norm:
+        return g
+    return g * torch.clamp(max_norm / (norm + 1e-6), max=1.0)

@@ -1,0 +1,35 @@
+"""Home: what the playground shows and where to start."""
+
+import streamlit as st
+
+from ui import require_frame
+
+require_frame()
+
+st.title("Optimizer playground")
+st.markdown(
+    """
+Why is training a neural network hard, and why does it work anyway? Train a small network here and watch
+what the optimizer does, live.
+
+**Start:** open **Train** in the menu and press **Train**. The defaults fit a small tanh network to the two
+moons in a few seconds. Change the data set, the network or the optimizer in the sidebar; the address bar
+keeps every setting, so a copied link reproduces the run, seed included.
+
+**What the Train page shows**
+
+| Chart | What to look for |
+|---|---|
+| Gradient norm | Every minibatch gradient norm as a faint point, with its running average. It often *grows* while the error falls (Goodfellow et al., *Deep Learning*, Fig. 8.1). |
+| Classification error and loss | Train and validation, measured on the whole splits. |
+| Loss on the line θ_i → θ | J((1−α)θ_i + αθ) for the current parameters θ: usually a smooth, nearly convex slope with no barrier (Goodfellow, Vinyals & Saxe 2015). Beside it: whether it is monotone, its largest bump and its barrier. |
+| Straying from the path | How far the trajectory leaves the straight line: projection on the axis θ_i → θ against the residual norm, with the largest ρ = r/‖θ‖. |
+| Decision regions | For the 2-D data sets, what the network predicts over the plane. |
+
+Pause, step one update at a time, change the learning rate mid-run, or reset. A run that diverges pauses
+itself and says why. Every chart downloads as PNG or SVG, and the metrics as CSV, when the run is paused or done.
+
+The same experiments run headless: `python -m core train --config CONFIG.json --out DIR`.
+"""
+)
+st.page_link("pages/train.py", label="Go to Train", icon=":material/play_circle:")

@@ -1,0 +1,66 @@
+"""Train: press Train and watch the gradient norm, the error, the interpolation curve and the straying plot."""
+
+import streamlit as st
+
+from ui import require_frame, session
+from ui.train_view import monitors, status
+
+require_frame()
+
+st.title("Train")
+st.caption("Pick a data set, a network and an optimizer in the sidebar, press **Train**, and watch. "
+           "The learning rate, momentum and step count can change while it runs.")
+
+config = st.session_state.get("config")
+live = session.current()
+
+buttons = st.columns([1, 1, 1, 1, 4])
+train = buttons[0].button("Train", type="primary", icon=":material/play_arrow:", key="train_start",
+                          disabled=config is None, width="stretch")
+pause = buttons[1].button("Pause", icon=":material/pause:", key="train_pause",
+                          disabled=live is None or not live.training, width="stretch")
+step = buttons[2].button("Step", icon=":material/skip_next:", key="train_step", disabled=config is None,
+                         help="One optimizer step.", width="stretch")
+reset = buttons[3].button("Reset", icon=":material/restart_alt:", key="train_reset", disabled=config is None,
+                          help="Back to step 0 with the sidebar's settings.", width="stretch")
+
+changed = []
+if live is not None and config is not None:
+    changed = session.structural_changes(live, config)
+    hot = session.apply_hot_changes(live, config)
+    if hot:
+        st.toast("Applied to the running run: " + ", ".join(f"{k} = {v:g}" for k, v in hot.items()))
+if config is not None and (reset or ((train or step) and (live is None or changed))):
+    live = session.new_run(config)
+    changed = []
+if live is not None:
+    if train:
+        session.start(live)
+    elif pause:
+        live.pause()
+    elif step:
+        live.step_once()
+    if (train and live.training) or pause or reset:
+        st.rerun()  # redraw the buttons for the new state
+
+if live is None:
+    st.info("Press **Train** to start. The defaults train a small tanh network on the two moons in a few seconds.")
+    st.stop()
+if changed:
+    st.info(f"The sidebar now differs from this run in: {', '.join(changed)}. Press **Train** or **Reset** to "
+            "start a new run with them.", icon=":material/info:")
+
+was_training = live.training
+
+
+@st.fragment(run_every=0.5 if was_training else None)
+def live_view() -> None:
+    snap = live.snapshot()
+    training = live.training
+    if was_training and not training:
+        st.rerun(scope="app")  # the run ended: redraw once more with the buttons and downloads enabled
+    status(snap)
+    monitors(live, snap, config or snap.config, training)
+
+
+live_view()

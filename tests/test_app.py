@@ -1,0 +1,112 @@
+"""AppTest for every page: the frame, Home and Train, driven by widget keys."""
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+pytestmark = pytest.mark.usefixtures("app_test_pages")
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def _app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    if page:
+        at.switch_page(page)
+    return at.run()
+
+
+def _errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error] + [str(e.value) for e in at.exception]
+
+
+def test_home_renders_with_sidebar_and_no_error():
+    at = _app()
+    assert not _errors(at)
+    assert at.title[0].value == "Optimizer playground"
+    sidebar = [*at.sidebar.selectbox, *at.sidebar.text_input, *at.sidebar.number_input]
+    assert {"dataset", "hidden", "optimizer", "lr"} <= {w.key for w in sidebar}
+
+
+def test_train_page_step_draws_every_monitor():
+    at = _app("pages/train.py")
+    assert "Press **Train**" in at.info[0].value
+    at.button(key="train_step").click().run()
+    assert not _errors(at)
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 6  # grad norm, error, loss, interpolation, straying, decision regions
+    titles = " ".join(str(c.proto.spec) for c in charts)
+    for word in ("Gradient norm", "Classification error", "Loss on the line", "Straying", "Decision regions"):
+        assert word in titles
+    assert "Step 1 of 3,000" in at.get("progress")[0].proto.text
+    assert {m.label for m in at.metric} >= {"Monotone on [0, 1]", "Barrier", "Max residual", "Max ρ = r/‖θ‖"}
+
+
+def test_train_runs_in_background_and_survives_page_switch():
+    at = _app("pages/train.py")
+    at.number_input(key="steps").set_value(200).run()
+    at.button(key="train_start").click().run()
+    live = at.session_state["live_run"]
+    deadline = time.monotonic() + 30
+    while live.training and time.monotonic() < deadline:
+        live.touch()
+        time.sleep(0.05)
+    assert live.run.step == 200 and live.run.status == "done"
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/train.py").run()
+    assert at.session_state["live_run"] is live
+    assert "Step 200 of 200" in at.get("progress")[0].proto.text
+    assert not _errors(at)
+
+
+def test_learning_rate_change_keeps_progress():
+    at = _app("pages/train.py")
+    at.button(key="train_step").click().run()
+    at.button(key="train_step").click().run()
+    live = at.session_state["live_run"]
+    at.number_input(key="lr").set_value(0.01).run()
+    assert at.session_state["live_run"] is live and live.run.step == 2
+    assert live.run.config.lr == 0.01
+
+
+def test_structural_change_asks_for_a_new_run():
+    at = _app("pages/train.py")
+    at.button(key="train_step").click().run()
+    old = at.session_state["live_run"]
+    at.selectbox(key="dataset").select("digits").run()
+    assert any("dataset" in i.value for i in at.info)
+    at.button(key="train_step").click().run()
+    new = at.session_state["live_run"]
+    assert new is not old and new.run.config.dataset == "digits" and new.run.step == 1
+    assert len(at.get("vega_lite_chart")) == 6  # digits: the norms chart replaces the decision regions
+
+
+def test_bad_settings_show_a_message_not_a_traceback():
+    at = _app("pages/train.py")
+    at.text_input(key="hidden").input("32,abc").run()
+    assert any("hidden" in e.value for e in at.sidebar.error)
+    assert at.button(key="train_start").disabled
+    assert not at.exception
+
+
+def test_newton_on_a_big_model_refuses_clearly():
+    at = _app("pages/train.py")
+    at.selectbox(key="optimizer").select("newton").run()
+    at.text_input(key="hidden").input("256,256").run()
+    at.button(key="train_step").click().run()
+    assert any("Hessian" in e.value and "limit" in e.value for e in at.error)
+    assert not at.exception
+
+
+def test_diverging_run_pauses_with_an_explanation():
+    at = _app("pages/train.py")
+    at.selectbox(key="activation").select("relu").run()
+    at.selectbox(key="optimizer").select("sgd").run()
+    at.number_input(key="lr").set_value(900.0).run()
+    at.number_input(key="init_scale").set_value(3.0).run()
+    at.text_input(key="hidden").input("64,64").run()
+    for _ in range(5):
+        at.button(key="train_step").click().run()
+    assert any("diverged" in e.value for e in at.error)
+    assert not at.exception

@@ -1,0 +1,82 @@
+"""Chart specs through to_dict(): marks, encodings, tooltips, thinning, and what they compute."""
+
+import numpy as np
+import pandas as pd
+
+from core import charts
+
+
+def _layers(spec: dict) -> list[dict]:
+    return spec.get("layer", [spec])
+
+
+def _metrics(n=5):
+    return pd.DataFrame({"step": np.arange(n) * 10, "train_loss": np.linspace(1, 0.1, n),
+                         "val_loss": np.linspace(1.1, 0.3, n), "train_error": np.linspace(0.5, 0, n),
+                         "val_error": np.linspace(0.5, 0.1, n), "param_norm": np.linspace(1, 2, n),
+                         "step_length": [np.nan] + [0.1] * (n - 1)})
+
+
+def test_grad_norm_chart_thins_points_but_averages_all_of_them():
+    n = 7001
+    points = pd.DataFrame({"step": np.arange(1, n + 1), "grad_norm": np.random.default_rng(0).random(n)})
+    spec = charts.grad_norm_chart(points, window=50).to_dict()
+    faint, line = _layers(spec)
+    assert faint["mark"]["type"] == "circle" and faint["mark"]["opacity"] < 0.5
+    assert line["mark"]["type"] == "line"
+    rows = spec["datasets"][spec["data"]["name"]] if "data" in spec else spec["datasets"][faint["data"]["name"]]
+    assert len(rows) <= charts.MAX_POINTS
+    naive = [points["grad_norm"].iloc[max(0, i - 49): i + 1].mean() for i in range(n)]
+    for row in rows:
+        assert np.isclose(row["average"], naive[row["step"] - 1])
+    assert any(t.get("field") == "grad_norm" for t in faint["encoding"]["tooltip"])
+
+
+def test_error_and_loss_charts_draw_train_and_validation_with_tooltips():
+    for chart in (charts.error_chart(_metrics()), charts.loss_chart(_metrics(), log_y=True)):
+        spec = chart.to_dict()
+        data = next(iter(spec["datasets"].values()))
+        assert {r["split"] for r in data} == {"train", "validation"}
+        assert spec["encoding"]["tooltip"] and spec["encoding"]["x"]["field"] == "step"
+    assert charts.loss_chart(_metrics(), log_y=True).to_dict()["encoding"]["y"]["scale"]["type"] == "log"
+
+
+def test_non_finite_values_are_not_drawn():
+    m = _metrics()
+    m.loc[2, "train_loss"] = np.inf
+    m.loc[3, "val_loss"] = np.nan
+    data = next(iter(charts.loss_chart(m).to_dict()["datasets"].values()))
+    assert len(data) == 2 * len(m) - 2 and all(np.isfinite(r["loss"]) for r in data)
+
+
+def test_interpolation_chart_marks_both_endpoints():
+    curve = pd.DataFrame({"alpha": [-0.5, 0, 0.5, 1, 1.5], "train_loss": [2, 1, 0.5, 0.2, 0.4],
+                          "val_loss": [2, 1, 0.6, 0.3, 0.5], "train_error": [.5] * 5, "val_error": [.5] * 5})
+    spec = charts.interpolation_chart(curve).to_dict()
+    lines, rules = _layers(spec)
+    assert rules["mark"]["type"] == "rule"
+    assert sorted(r["alpha"] for r in spec["datasets"][rules["data"]["name"]]) == [0.0, 1.0]
+    assert lines["encoding"]["x"]["field"] == "alpha"
+
+
+def test_straying_chart_orders_the_path_by_step():
+    frame = pd.DataFrame({"step": [0, 5, 10], "projection": [0, 1, 2], "residual": [0, 0.5, 0],
+                          "param_norm": [1, 2, 3]})
+    path, dots = _layers(charts.straying_chart(frame).to_dict())
+    assert path["encoding"]["order"]["field"] == "step"
+    assert {t["field"] for t in dots["encoding"]["tooltip"]} >= {"step", "projection", "residual"}
+
+
+def test_boundary_and_norms_charts_have_tooltips():
+    grid = pd.DataFrame({"x": [0, 1, 0, 1], "y": [0, 0, 1, 1], "prediction": [0, 1, 0, 1],
+                         "confidence": [0.9, 0.8, 0.7, 0.6]})
+    pts = pd.DataFrame({"x": [0.1], "y": [0.2], "label": [1]})
+    cells, dots = _layers(charts.boundary_chart(grid, pts).to_dict())
+    assert cells["mark"]["type"] == "rect" and cells["encoding"]["tooltip"] and dots["encoding"]["tooltip"]
+    assert charts.norms_chart(_metrics()).to_dict()["encoding"]["y"]["scale"]["type"] == "log"
+
+
+def test_png_and_svg_export():
+    chart = charts.error_chart(_metrics())
+    assert charts.to_png(chart).startswith(b"\x89PNG")
+    assert "<svg" in charts.to_svg(chart)

@@ -1,0 +1,66 @@
+"""core/ is the headless layer: nothing in it may import streamlit (checked on the syntax tree, not by grep)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+CORE = Path(__file__).resolve().parents[1] / "core"
+FORBIDDEN = {"streamlit"}
+
+
+def imported_modules(source: str) -> set[str]:
+    """Top-level package names imported by `import x`, `from x import y`, __import__('x') or import_module('x')."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if name in ("__import__", "import_module") and isinstance(node.args[0].value, str):
+                found.add(node.args[0].value.split(".")[0])
+    return found
+
+
+def _core_files():
+    files = sorted(CORE.rglob("*.py"))
+    assert files, f"no Python files under {CORE}"
+    return files
+
+
+@pytest.mark.parametrize("path", _core_files(), ids=lambda p: str(p.relative_to(CORE)))
+def test_core_does_not_import_streamlit(path):
+    assert not imported_modules(path.read_text(encoding="utf-8")) & FORBIDDEN
+
+
+def test_core_has_the_expected_modules():
+    names = {p.stem for p in _core_files()}
+    assert {"config", "data", "models", "optim", "store", "paths", "run", "cli"} <= names
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "import streamlit as st",
+        "import streamlit.components.v1",
+        "from streamlit import session_state",
+        "from streamlit.runtime import exists",
+        "def f():\n    import streamlit\n",
+        "try:\n    import numpy, streamlit\nexcept ImportError:\n    pass\n",
+        "st = __import__('streamlit')",
+        "import importlib\nst = importlib.import_module('streamlit.web')",
+    ],
+)
+def test_the_detector_sees_every_form_of_import(snippet):
+    assert "streamlit" in imported_modules(snippet)
+
+
+@pytest.mark.parametrize("snippet", ["import streamlit_like", "x = 'import streamlit'", "# import streamlit",
+                                     "from . import streamlit"])
+def test_the_detector_ignores_lookalikes(snippet):
+    assert "streamlit" not in imported_modules(snippet)

@@ -1,0 +1,17 @@
+"""Streamlit helpers shared by app.py and the pages (core/ stays free of Streamlit).
+
+Streamlit runs a `pages/` folder beside the entry script as a legacy multipage app until the entry
+script has once called st.navigation. A fresh server's first request for /train would then run
+pages/train.py without app.py (no sidebar, no navigation). Each page calls require_frame() first,
+which switches the legacy mode off and reruns through app.py.
+"""
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+
+def require_frame() -> None:
+    """Rerun through app.py when the legacy pages mode started this page directly."""
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

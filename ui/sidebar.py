@@ -1,0 +1,87 @@
+"""The shared sidebar: every TrainConfig field as a widget bound to the URL, returning a validated config."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import config as cfg
+from core.data import DESCRIPTIONS as DATA_HELP
+from core.optim import DESCRIPTIONS as OPT_HELP
+from core.optim import NEWTON_MAX_PARAMS
+
+D = cfg.DEFAULT
+URL = {"bind": "query-params"}  # widget key = config field = URL parameter; defaults stay out of the URL
+
+
+def _data_ui() -> dict:
+    with st.expander("Data", expanded=True):
+        v = {"dataset": st.selectbox("Data set", cfg.DATASET_NAMES, key="dataset",
+                                     help="\n".join(f"- **{k}**: {t}" for k, t in DATA_HELP.items()), **URL)}
+        toy = v["dataset"] != "digits"
+        v["n_samples"] = st.slider("Points", 100, 5000, D.n_samples, 100, key="n_samples", disabled=not toy,
+                                   help="Size of a 2-D toy set (digits always has 1,797 images).", **URL)
+        v["noise"] = st.slider("Noise", 0.0, 1.0, D.noise, 0.05, key="noise", disabled=not toy, **URL)
+        v["val_fraction"] = st.slider("Validation share", 0.05, 0.5, D.val_fraction, 0.05, key="val_fraction",
+                                      **URL)
+        v["data_seed"] = st.number_input("Data seed", 0, 10**6, D.data_seed, key="data_seed", **URL)
+    return v
+
+
+def _model_ui() -> dict:
+    with st.expander("Network", expanded=True):
+        hidden = st.text_input("Hidden layer widths", ",".join(map(str, D.hidden)), key="hidden",
+                               help="Comma-separated widths, e.g. 64,64. Leave empty for logistic regression.",
+                               **URL)
+        v = {"hidden": hidden}
+        v["activation"] = st.selectbox("Activation", cfg.ACTIVATION_NAMES, key="activation",
+                                       index=cfg.ACTIVATION_NAMES.index(D.activation), **URL)
+        v["init_scale"] = st.number_input("Initialisation scale", 0.01, 100.0, D.init_scale, 0.1, key="init_scale",
+                                          help="Multiplies PyTorch's default initialisation; small values start "
+                                          "near the saddle at the origin.", **URL)
+        v["seed"] = st.number_input("Seed", 0, 10**6, D.seed, key="seed",
+                                    help="Seeds the initialisation and the minibatch order.", **URL)
+    return v
+
+
+def _optimizer_ui() -> dict:
+    with st.expander("Optimizer", expanded=True):
+        v = {"optimizer": st.selectbox("Optimizer", cfg.OPTIMIZER_NAMES, key="optimizer",
+                                       index=cfg.OPTIMIZER_NAMES.index(D.optimizer),
+                                       help="\n".join(f"- **{k}**: {t}" for k, t in OPT_HELP.items()), **URL)}
+        v["lr"] = st.number_input("Learning rate ε", 1e-5, 1000.0, D.lr, format="%.4g", key="lr",
+                                  help="Can change while training.", **URL)
+        v["momentum"] = st.slider("Momentum μ (Adam: β₁)", 0.0, 0.999, D.momentum, 0.01, key="momentum",
+                                  disabled=v["optimizer"] in ("sgd", "newton"), **URL)
+        v["damping"] = st.number_input("Newton damping λ", 0.0, 1e6, D.damping, format="%.4g", key="damping",
+                                       disabled=v["optimizer"] != "newton",
+                                       help=f"Step −ε(H + λI)⁻¹g. Exact Hessian: at most {NEWTON_MAX_PARAMS} "
+                                       "parameters.", **URL)
+        v["batch_size"] = st.number_input("Batch size (0 = full batch)", 0, 200_000, D.batch_size, key="batch_size",
+                                          **URL)
+        v["steps"] = st.number_input("Steps", 1, 10_000_000, D.steps, 100, key="steps", **URL)
+    with st.expander("More settings"):
+        v["clip_norm"] = st.number_input("Clip gradient norm at (0 = off)", 0.0, 1e6, D.clip_norm, key="clip_norm",
+                                         **URL)
+        v["weight_decay"] = st.number_input("Weight decay", 0.0, 100.0, D.weight_decay, format="%.4g",
+                                            key="weight_decay", **URL)
+        v["log_every"] = st.number_input("Full evaluation every … steps (0 = auto)", 0, 10**6, D.log_every,
+                                         key="log_every", **URL)
+        v["device"] = st.selectbox("Device", cfg.DEVICE_NAMES, key="device", **URL)
+        c1, c2 = st.columns(2)
+        v["interp_min"] = c1.number_input("α from", -10.0, 0.0, D.interp_min, 0.1, key="interp_min",
+                                          help="Interpolation range; it always contains 0 and 1.", **URL)
+        v["interp_max"] = c2.number_input("α to", 1.0, 11.0, D.interp_max, 0.1, key="interp_max", **URL)
+        v["interp_points"] = st.slider("Interpolation points", 5, 201, D.interp_points, 2, key="interp_points", **URL)
+    return v
+
+
+def config_ui() -> cfg.TrainConfig | None:
+    """Draw the sidebar and return the config it describes, or None after showing what is wrong."""
+    with st.sidebar:
+        st.header("Settings")
+        values = {**_data_ui(), **_model_ui(), **_optimizer_ui()}
+        try:
+            return cfg.from_dict(values)
+        except ValueError as exc:
+            st.error(f"Fix this setting: {exc}")
+            return None

@@ -1,0 +1,100 @@
+"""Drawing a live run snapshot: status, the four monitors, and the decision regions."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from core import charts
+from core.boundary import decision_grid, points_frame
+from core.config import TrainConfig
+from core.live import LiveRun, Snapshot
+from core.paths import alpha_grid, curve_metrics, interpolate, straying_summary
+from ui.downloads import chart_downloads, csv_download
+
+CACHE = "interp_cache"
+
+
+def status(snap: Snapshot) -> None:
+    """Progress bar with step, speed and state; the run's message when it stopped on its own."""
+    rate = f" · {snap.steps_per_second:,.0f} steps/s" if snap.steps_per_second == snap.steps_per_second else ""
+    st.progress(min(snap.step / snap.config.steps, 1.0),
+                text=f"Step {snap.step:,} of {snap.config.steps:,}{rate} · **{snap.status}**")
+    if snap.status in ("diverged", "failed"):
+        st.error(snap.message, icon=":material/error:")
+    elif snap.message:
+        st.warning(snap.message, icon=":material/pause_circle:")
+
+
+def interpolation_curve(live: LiveRun, snap: Snapshot, grid: TrainConfig, training: bool):
+    """J along theta_i -> theta_now, recomputed while training at most ~20% of the time (it costs full passes)."""
+    key = (id(live), grid.interp_min, grid.interp_max, grid.interp_points)
+    cache = st.session_state.get(CACHE)
+    fresh = cache is not None and cache["key"] == key
+    if fresh and (cache["step"] == snap.step or (training and time.monotonic() - cache["at"] < 4 * cache["took"])):
+        return cache["frame"], cache["step"]
+    start = time.monotonic()
+    alphas = alpha_grid(grid.interp_min, grid.interp_max, grid.interp_points)
+    frame = interpolate(live.run.spec, snap.theta_init, snap.theta, live.run.data, alphas)
+    took = time.monotonic() - start
+    st.session_state[CACHE] = {"key": key, "step": snap.step, "frame": frame, "at": time.monotonic(), "took": took}
+    return frame, snap.step
+
+
+def _chart(chart, name: str, downloads: bool) -> None:
+    st.altair_chart(chart, width="stretch")
+    if downloads:
+        chart_downloads(chart, name, key=f"dl_{name}")
+
+
+def _interp_metrics(frame) -> None:
+    m = curve_metrics(frame["alpha"], frame["train_loss"])
+    a, b, c = st.columns(3)
+    a.metric("Monotone on [0, 1]", "yes" if m["monotone"] else "no", help="Train loss never rises from α=0 to α=1.")
+    b.metric("Max bump", f"{m['max_bump']:.3g}", help=f"Largest rise above the running minimum, at α = "
+             f"{m['bump_alpha']:.3g} (train loss).")
+    c.metric("Barrier", f"{m['barrier']:.3g}", help="max J(θ(α)) − ½(J(θ₀) + J(θ₁)) on [0, 1] (train loss).")
+
+
+def _straying_metrics(frame) -> None:
+    s = straying_summary(frame)
+    a, b, c = st.columns(3)
+    a.metric("Max residual", f"{s['max_residual']:.3g}", help="Largest distance of θ_t from the straight line.")
+    b.metric("Max ρ = r/‖θ‖", f"{s['max_rho']:.3f}", help="Share of the parameter norm the line misses.")
+    c.metric("Line keeps ≥ 2/3 of ‖θ‖", "yes" if s["two_thirds_holds"] else "no",
+             help="The paper's claim for its maxout network: ρ ≤ 1/3 at every step.")
+
+
+def monitors(live: LiveRun, snap: Snapshot, grid: TrainConfig, training: bool) -> None:
+    """The four live monitors, two per row, and for 2-D data the decision regions."""
+    downloads = not training
+    left, right = st.columns(2)
+    with left:
+        _chart(charts.grad_norm_chart(snap.points), "gradient_norm", downloads)
+    with right:
+        _chart(charts.error_chart(snap.metrics), "classification_error", downloads)
+    left, right = st.columns(2)
+    with left:
+        _chart(charts.loss_chart(snap.metrics), "loss", downloads)
+    with right:
+        curve, at = interpolation_curve(live, snap, grid, training)
+        end = "θ_final" if snap.status == "done" else f"θ at step {at:,}"
+        _chart(charts.interpolation_chart(curve, title=f"Loss on the line θ_i → {end}"), "interpolation", downloads)
+        _interp_metrics(curve)
+    left, right = st.columns(2)
+    with left:
+        _chart(charts.straying_chart(snap.straying), "straying", downloads)
+        _straying_metrics(snap.straying)
+    with right:
+        data = live.run.data
+        if data.is_2d:
+            grid_frame = decision_grid(live.run.spec, snap.theta, data.x_train)
+            _chart(charts.boundary_chart(grid_frame, points_frame(data.x_train, data.y_train)), "decision_regions",
+                   downloads)
+        else:
+            _chart(charts.norms_chart(snap.metrics), "norms", downloads)
+    if downloads:
+        csv_download(snap.metrics, "Metrics (CSV)", "metrics", "dl_metrics_csv")
+    else:
+        st.caption("Pause to download the charts (PNG, SVG) and the metrics (CSV).")
