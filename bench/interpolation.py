@@ -1,6 +1,6 @@
 """Seconds for a 200-point interpolation curve: core.paths vs loss-landscapes' linear_interpolation vs a naive loop.
 
-    python bench/interpolation.py [--points 200] [--repeats 5] [--end train] [--device auto]
+    python bench/interpolation.py [--points 200] [--repeats 5] [--end train|random] [--device cpu] [--threads 0]
 
 Same model (digits MLP [256, 256] relu), same two parameter vectors and the same digits training split for all:
 
@@ -11,8 +11,8 @@ Same model (digits MLP [256, 256] relu), same two parameter vectors and the same
                       on an equivalent nn.Sequential loaded from the same flat vectors; train loss only.
   naive loop          for each alpha, theta = (1 - a) theta0 + a theta1 and core.models.evaluate on the train split.
 
-The headline ratio is ours (train loss) vs loss-landscapes: the same split and the same number of points. Everything runs
-in this one process, alternating, and the best of the repeats is compared. The curves are cross-checked where their
+The headline ratio is ours (train loss) vs loss-landscapes: the same split and the same number of points. Everything
+runs in this one process, alternating, and the best of the repeats is compared. The curves are cross-checked where their
 alphas coincide, and the achieved GFLOP/s is compared with the measured throughput of torch.mm on this machine.
 """
 
@@ -112,6 +112,17 @@ def matmul_gflops(shape: tuple[int, int, int], repeats: int, device: torch.devic
     return 2 * m * k * n * reps / best / 1e9
 
 
+def busy_seconds() -> float | None:
+    """CPU-seconds all processes have used since boot (Linux /proc/stat), or None elsewhere."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def describe(alphas) -> str:
     a = np.asarray(alphas, dtype=np.float64)
     return (f"{len(a)} points, min {a.min():.6g}, max {a.max():.6g}, contains 0: {bool((a == 0).any())}, "
@@ -125,10 +136,13 @@ def main() -> None:
     parser.add_argument("--end", choices=("train", "random"), default="train",
                         help="theta1: 300 steps of momentum SGD from theta0 (default), or init_params(seed=1)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=0, help="torch.set_num_threads; 0 = torch's default")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = pick_device(args.device)
     n = args.points
-    load_start = os.getloadavg()[0]
+    busy0, own0, wall0 = busy_seconds(), sum(os.times()[:2]), time.perf_counter()
 
     data = make_dataset("digits", 1797, 0.0, 0.2, 0, device)
     x, y = data.x_train, data.y_train
@@ -198,10 +212,12 @@ def main() -> None:
     peak = matmul_gflops((2048, 2048, 2048), args.repeats, device)
     peak_layer = matmul_gflops((n_tr, h1, h2), args.repeats, device)
 
-    load, cpus = os.getloadavg()[0], os.cpu_count() or 1
-    busy = load_start > 0.5 * cpus and device.type == "cpu"
-    print(f"load average {load_start:.2f} before, {load:.2f} after (this run included), {cpus} CPUs"
-          + ("  WARNING: other processes were using the CPU; the times below are not reliable" if busy else ""))
+    busy1, own1, wall1 = busy_seconds(), sum(os.times()[:2]), time.perf_counter()
+    if busy0 is not None and busy1 is not None:
+        others = max(0.0, (busy1 - busy0) - (own1 - own0)) / (wall1 - wall0)  # CPUs' worth used by other processes
+        noisy = others > 0.1 * (os.cpu_count() or 1)
+        print(f"other processes used {others:.2f} of {os.cpu_count()} CPUs on average during this run"
+              + ("  WARNING: the machine was shared; times are unreliable, run again when it is idle" if noisy else ""))
     print(f"device {device}, {torch.get_num_threads()} threads, torch {torch.__version__}, loss-landscapes 3.0.6; "
           f"digits MLP {list(HIDDEN)} relu, {spec.n_params:,} parameters, train split {n_tr} x {d_in}, "
           f"theta1 = {args.end}, {n} points, best of {args.repeats} alternating rounds")
@@ -213,7 +229,8 @@ def main() -> None:
     print("agreement of the train loss curves:")
     print(f"  ours vs naive loop, all {n} alphas                 : max |diff| "
           f"{np.abs(curve_ours - curve_naive).max():.2e}")
-    print(f"  ours run on loss-landscapes' {n} alphas vs it      : max |diff| {np.abs(ours_on_ll - curve_ll).max():.2e}")
+    print(f"  ours run on loss-landscapes' {n} alphas vs it      : max |diff| "
+          f"{np.abs(ours_on_ll - curve_ll).max():.2e}")
     print(f"  ours vs loss-landscapes at alpha = 1 (the only shared alpha): {abs(curve_ours[-1] - curve_ll[-1]):.2e}; "
           f"J(theta1) = {curve_ours[-1]:.4f}, J(theta0) = {curve_ours[0]:.4f} (absent from loss-landscapes' curve)")
     print(f"  interpolate()'s train_loss vs ours                 : max |diff| "

@@ -95,13 +95,14 @@ def interpolation_chart(curve: pd.DataFrame, quantity: str = "loss", log_y: bool
 
 
 def straying_chart(frame: pd.DataFrame) -> alt.LayerChart:
-    """Projection on the θ_i→θ_f axis against the residual norm, for the whole trajectory (paper Fig. 13)."""
+    """Projection p_t on the θ_i→θ_f axis against the residual norm r_t = ‖(θ_t−θ_i) − p_t·u‖₂ (paper Fig. 13)."""
     base = alt.Chart(frame).encode(
-        x=alt.X("projection:Q", title="projection on the axis θ_i → θ_f"),
-        y=alt.Y("residual:Q", title="residual norm ‖(θ_t−θ_i) − p_t·u‖₂"),
+        x=alt.X("projection:Q", title="projection p_t on the axis θ_i → θ_f"),
+        y=alt.Y("residual:Q", title="residual norm r_t"),
     )
-    tooltip = [alt.Tooltip("step:Q"), alt.Tooltip("projection:Q", format=".4g"),
-               alt.Tooltip("residual:Q", format=".4g"), alt.Tooltip("param_norm:Q", title="‖θ_t‖", format=".4g")]
+    tooltip = [alt.Tooltip("step:Q"), alt.Tooltip("projection:Q", title="projection p_t", format=".4g"),
+               alt.Tooltip("residual:Q", title="residual ‖(θ_t−θ_i) − p_t·u‖₂", format=".4g"),
+               alt.Tooltip("param_norm:Q", title="‖θ_t‖", format=".4g")]
     path = base.mark_line(color="#999", strokeWidth=1).encode(order="step:Q")
     dots = base.mark_circle(size=22).encode(color=alt.Color("step:Q", scale=alt.Scale(scheme="viridis"),
                                                             title="step"), tooltip=tooltip)

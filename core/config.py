@@ -12,6 +12,7 @@ OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adam", "newton")
 DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
 MAX_WIDTH = 1024
 MAX_DEPTH = 6
+MAX_SEED = 2**31 - 2
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,8 @@ def validate(c: TrainConfig) -> None:
     _check_number("n_samples", c.n_samples, int, 20, 200_000)
     _check_number("noise", c.noise, float, 0, 10)
     _check_number("val_fraction", c.val_fraction, float, 0, 0.9, lo_open=True)
-    _check_number("data_seed", c.data_seed, int, 0)
-    _check_number("seed", c.seed, int, 0)
+    _check_number("data_seed", c.data_seed, int, 0, MAX_SEED)
+    _check_number("seed", c.seed, int, 0, MAX_SEED)
     if len(c.hidden) > MAX_DEPTH or not all(
         isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= MAX_WIDTH for h in c.hidden
     ):
@@ -165,6 +166,8 @@ def load_json(path: str) -> dict:
             data = json.load(fh)
     except FileNotFoundError:
         raise ValueError(f"config file {path!r} does not exist") from None
+    except OSError as exc:
+        raise ValueError(f"config file {path!r} cannot be read: {exc.strerror or exc}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"config file {path!r} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):

@@ -78,14 +78,21 @@ def _adam_update(g, state, theta, hp, hessian=None):
 
 
 def newton_direction(g: torch.Tensor, hessian: torch.Tensor, damping: float) -> torch.Tensor:
-    """(H + damping I)^-1 g, solved in float64; a singular system is a ValueError."""
-    h = hessian.double() + damping * torch.eye(len(g), dtype=torch.float64, device=g.device)
-    sol, info = torch.linalg.solve_ex(h, g.double())
-    if info.item() != 0 or not torch.isfinite(sol).all():
+    """(H + damping I)^-1 g through the eigendecomposition of the symmetrised H, in float64.
+
+    A system that is singular at the precision H was computed in (smallest |eigenvalue| of H + damping I
+    below P * eps * largest) is a ValueError rather than a huge step.
+    """
+    h = hessian.double()
+    evals, evecs = torch.linalg.eigh(0.5 * (h + h.T))
+    shifted = evals + damping
+    scale = shifted.abs().max()
+    if not torch.isfinite(scale) or shifted.abs().min() <= len(g) * torch.finfo(hessian.dtype).eps * scale:
         raise ValueError(
-            f"Newton's step is undefined here: H + {damping:g} I is singular. Raise the damping above 0."
+            f"Newton's step is undefined here: H + {damping:g} I is singular (smallest eigenvalue "
+            f"{shifted.abs().min().item():.3g}). Raise the damping."
         )
-    return sol.to(g.dtype)
+    return (evecs @ ((evecs.T @ g.double()) / shifted)).to(g.dtype)
 
 
 def _newton_update(g, state, theta, hp, hessian=None):

@@ -17,12 +17,14 @@ def alpha_grid(lo: float, hi: float, n: int) -> np.ndarray:
     grid = np.linspace(lo, hi, n)
     spacing = (hi - lo) / max(n - 1, 1)
     for target in (0.0, 1.0):
-        if lo <= target <= hi:
-            nearest = np.abs(grid - target).argmin()
-            if abs(grid[nearest] - target) < 1e-6 * spacing:
-                grid[nearest] = target
-            else:
-                grid = np.sort(np.append(grid, target))
+        if not lo <= target <= hi or target in (grid[0], grid[-1]):
+            continue
+        inner = np.abs(grid[1:-1] - target)  # only interior points may snap; lo and hi stay as given
+        k = int(inner.argmin()) + 1 if len(inner) else None
+        if k is not None and inner[k - 1] < 1e-6 * spacing:
+            grid[k] = target
+        else:
+            grid = np.sort(np.append(grid, target))
     return grid
 
 

@@ -29,7 +29,10 @@ class ThinningLog:
             return
         self.rows.append(row)
         if len(self.rows) > self.capacity:
-            self.rows = self.rows[::2]
+            kept = self.rows[::2]
+            if kept[-1] is not row:  # odd length: keep the newest row too
+                kept.append(row)
+            self.rows = kept
             self.stride *= 2
 
     def __len__(self) -> int:

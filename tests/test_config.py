@@ -173,4 +173,4 @@ def test_load_json_errors(tmp_path):
 @pytest.mark.parametrize("value", [-10.0, -0.5, 0.0])
 def test_interp_range_always_contains_zero_and_one(value):
     c = TrainConfig(interp_min=value, interp_max=1.0 - value)
-    assert c.interp_min <= 0.0 <= 1.0 <= c.interp_max
+    assert c.interp_min <= 0.0 and c.interp_max >= 1.0

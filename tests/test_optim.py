@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from core import models
 from core.optim import ADAM_BETA2, ADAM_EPS, OPTIMIZERS, HyperParams, clip_by_norm
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny tensors: one thread is fastest, and immune to a busy machine's oversubscription; restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
 
 FIRST_ORDER = ("sgd", "momentum", "nesterov", "adam")
 DT = torch.float64
@@ -133,8 +143,8 @@ def test_update_is_pure(name):
     _, state = opt.update(g, opt.init(theta), theta, hp)
     saved = [t.clone() if torch.is_tensor(t) else t for t in state]
     theta_saved, g_saved = theta.clone(), g.clone()
-    d1, s1 = opt.update(g, state, theta, hp)
-    d2, s2 = opt.update(g, state, theta, hp)
+    d1, _ = opt.update(g, state, theta, hp)
+    d2, _ = opt.update(g, state, theta, hp)
     torch.testing.assert_close(d1, d2, rtol=0, atol=0)
     for a, b in zip(state, saved):
         assert torch.equal(a, b) if torch.is_tensor(a) else a == b

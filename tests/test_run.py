@@ -8,21 +8,29 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
-from core import models
+from core import models, store
 from core import run as run_mod
-from core import store
 from core.config import TrainConfig
 from core.run import METRIC_COLUMNS, Run
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny tensors: one thread is fastest, and immune to a busy machine's oversubscription; restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def cfg(**changes) -> TrainConfig:
-    base = dict(dataset="moons", n_samples=200, hidden=(8,), activation="tanh", optimizer="momentum", lr=0.1,
-                momentum=0.9, batch_size=16, steps=40, log_every=5, device="cpu", seed=3)
+    base = {"dataset": "moons", "n_samples": 200, "hidden": (8,), "activation": "tanh", "optimizer": "momentum",
+            "lr": 0.1, "momentum": 0.9, "batch_size": 16, "steps": 40, "log_every": 5, "device": "cpu", "seed": 3}
     return TrainConfig(**{**base, **changes})
 
 

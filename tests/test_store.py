@@ -68,8 +68,6 @@ def test_forced_offers_are_kept(capacity):
     assert log.rows[0]["step"] == 1  # the first row survives all thinning
 
 
-@pytest.mark.xfail(reason="core bug: with an odd capacity the halving rows[::2] of capacity + 1 rows drops the "
-                          "newest row, so a forced offer can vanish at once", strict=True)
 @pytest.mark.parametrize("capacity", [3, 5])
 def test_forced_offer_survives_thinning_with_odd_capacity(capacity):
     log = ThinningLog(capacity)
