@@ -7,9 +7,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from core.models import MLP, forward_hidden
+from core.models import ACTIVATIONS, MLP
 
-ELEMENTS_PER_CHUNK = 2**24  # alphas x samples x widest layer evaluated at once
+GPU_CHUNK_ELEMENTS = 2**26  # alphas x samples x widest layer evaluated in one batch on a GPU
 
 
 def alpha_grid(lo: float, hi: float, n: int) -> np.ndarray:
@@ -28,35 +28,57 @@ def alpha_grid(lo: float, hi: float, n: int) -> np.ndarray:
     return grid
 
 
+def _logits_one(spec: MLP, p0, d, z0, dz, a: float) -> torch.Tensor:
+    """Logits (N, classes) at one alpha, with plain matrix products (fastest on a CPU)."""
+    z = torch.add(z0, dz, alpha=a)
+    for k in range(2, len(p0), 2):
+        h = z.relu_() if spec.activation == "relu" else ACTIVATIONS[spec.activation](z)
+        z = F.linear(h, torch.add(p0[k], d[k], alpha=a), torch.add(p0[k + 1], d[k + 1], alpha=a))
+    return z
+
+
+def _logits_many(spec: MLP, p0, d, z0, dz, a: torch.Tensor) -> torch.Tensor:
+    """Logits (B, N, classes) at B alphas at once with batched products (fewer kernels on a GPU)."""
+    a = a.view(-1, 1, 1)
+    z = torch.addcmul(z0, a, dz)  # (B, N, units1)
+    for k in range(2, len(p0), 2):
+        h = z.relu_() if spec.activation == "relu" else ACTIVATIONS[spec.activation](z)
+        weight, bias = torch.addcmul(p0[k], a, d[k]), torch.addcmul(p0[k + 1], a, d[k + 1])  # (B, out, in), (B, 1, out)
+        z = torch.baddbmm(bias, h, weight.transpose(1, 2))
+    return z
+
+
 @torch.no_grad()
-def _split_losses(spec: MLP, theta0, theta1, alphas, x, y):
-    """Loss and error at every alpha, batched.
+def _split_losses(spec: MLP, theta0, theta1, alphas, x, y, batched: bool | None = None):
+    """Mean loss and error at every alpha on one split.
 
-    The first layer is linear in alpha, so X W1^T is computed twice, not once per alpha.
+    theta(a) = theta0 + a * d with d = theta1 - theta0. The first layer is linear in a, so its output
+    X W1(a)^T + b1(a) = z0 + a * dz costs one fused pass per alpha instead of a matrix product.
+    batched=None picks by device: one alpha at a time on a CPU (cache-sized work, plain matrix products),
+    batches of about GPU_CHUNK_ELEMENTS elements elsewhere.
     """
-    p0, p1 = spec.split(theta0), spec.split(theta1)
-    z0, z1 = F.linear(x, p0[0], p0[1]), F.linear(x, p1[0], p1[1])  # (N, units1) each
-    widest = max(w[0] for w, _ in spec.shapes)
-    chunk = max(1, ELEMENTS_PER_CHUNK // (len(y) * widest))
-    tail = torch.vmap(lambda th, z: forward_hidden(spec, spec.split(th), z))
+    p0, d = spec.split(theta0), spec.split(theta1 - theta0)
+    z0, dz = F.linear(x, p0[0], p0[1]), F.linear(x, d[0], d[1])  # (N, units1) each
+    if not (x.device.type != "cpu" if batched is None else batched):
+        logits = [_logits_one(spec, p0, d, z0, dz, a)[None] for a in alphas.tolist()]
+    else:
+        chunk = max(1, GPU_CHUNK_ELEMENTS // (len(y) * max(w[0] for w, _ in spec.shapes)))
+        logits = [_logits_many(spec, p0, d, z0, dz, alphas[i : i + chunk]) for i in range(0, len(alphas), chunk)]
     losses, errors = [], []
-    for i in range(0, len(alphas), chunk):
-        a = alphas[i : i + chunk, None]  # (B, 1)
-        thetas = (1 - a) * theta0 + a * theta1  # (B, P)
-        logits = tail(thetas, (1 - a[:, :, None]) * z0 + a[:, :, None] * z1)  # (B, N, classes)
-        losses.append(F.cross_entropy(logits.transpose(1, 2), y.expand(len(a), -1), reduction="none").mean(1))
-        errors.append((logits.argmax(-1) != y).double().mean(1))
-    return torch.cat(losses).double().cpu().numpy(), torch.cat(errors).cpu().numpy()
+    for z in logits:  # (B, N, classes)
+        losses.append(F.cross_entropy(z.flatten(0, 1), y.repeat(len(z)), reduction="none").view(len(z), -1).mean(1))
+        errors.append((z.argmax(-1) != y).sum(1).double() / len(y))
+    return torch.cat(losses).double().cpu().numpy(), torch.cat(errors).double().cpu().numpy()
 
 
-def interpolate(spec: MLP, theta0, theta1, data, alphas) -> pd.DataFrame:
+def interpolate(spec: MLP, theta0, theta1, data, alphas, batched: bool | None = None) -> pd.DataFrame:
     """J((1 - alpha) theta0 + alpha theta1) on both splits.
 
     Columns: alpha, train_loss, val_loss, train_error, val_error.
     """
     a = torch.as_tensor(np.asarray(alphas), dtype=theta0.dtype, device=theta0.device)
-    train_loss, train_error = _split_losses(spec, theta0, theta1, a, data.x_train, data.y_train)
-    val_loss, val_error = _split_losses(spec, theta0, theta1, a, data.x_val, data.y_val)
+    train_loss, train_error = _split_losses(spec, theta0, theta1, a, data.x_train, data.y_train, batched)
+    val_loss, val_error = _split_losses(spec, theta0, theta1, a, data.x_val, data.y_val, batched)
     return pd.DataFrame(
         {"alpha": np.asarray(alphas, dtype=np.float64), "train_loss": train_loss, "val_loss": val_loss,
          "train_error": train_error, "val_error": val_error}

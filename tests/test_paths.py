@@ -117,10 +117,13 @@ def test_batched_interpolation_equals_naive_loop(data, activation, hidden, monke
     # an argmax may flip on a near tie between float32 and float64: at most one sample
     assert np.abs(frame.train_error - naive[:, 3]).max() <= 1 / len(data.y_train) + 1e-12
     assert np.abs(frame.val_error - naive[:, 4]).max() <= 1 / len(data.y_val) + 1e-12
-    # chunked evaluation (one alpha at a time) gives the same numbers
-    monkeypatch.setattr(paths, "ELEMENTS_PER_CHUNK", 1)
-    chunked = interpolate(spec, theta0, theta1, data, alphas)
-    pd.testing.assert_frame_equal(chunked, frame, rtol=1e-6, atol=1e-7)
+    # the batched path (a GPU's default) and the one-alpha-at-a-time path (a CPU's) give the same numbers,
+    # also when the batch is split into several chunks
+    for chunk_elements in (paths.GPU_CHUNK_ELEMENTS, 1):
+        monkeypatch.setattr(paths, "GPU_CHUNK_ELEMENTS", chunk_elements)
+        for batched in (True, False):
+            other = interpolate(spec, theta0, theta1, data, alphas, batched=batched)
+            pd.testing.assert_frame_equal(other, frame, rtol=1e-6, atol=1e-7)
 
 
 def test_interpolation_of_a_point_with_itself_is_flat(data):
