@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from core import live
 from ui import session
 from ui.sidebar import config_ui
 
@@ -12,6 +13,7 @@ pages = [
     st.Page("pages/train.py", title="Train", icon=":material/play_circle:", url_path="train"),
 ]
 nav = st.navigation(pages)
+st.cache_resource(live.warm_up, show_spinner=False)()  # once per server: the trainer processes' parent
 
 st.session_state["config"] = config_ui()
 
@@ -23,10 +25,8 @@ def run_status() -> None:
     if live is None:
         st.caption("No run yet. Open **Train** and press Train.")
         return
-    live.touch()
-    r = live.run
-    state = "training" if live.training else r.status
-    st.caption(f"This tab's run: step {r.step:,} of {r.config.steps:,} · {state}")
+    s = live.touch()
+    st.caption(f"This tab's run: step {s.step:,} of {s.steps:,} · {s.status}")
 
 
 with st.sidebar:

@@ -36,7 +36,7 @@ class TrainConfig:
     steps: int = 3000  # optimizer steps in the run
     clip_norm: float = 0.0  # clip the gradient to this L2 norm; 0 = off
     weight_decay: float = 0.0  # L2 penalty coefficient (added to the gradient, as torch.optim)
-    log_every: int = 0  # steps between full-split evaluations; 0 = auto (about 5% of the compute, 20-500 rows)
+    log_every: int = 0  # steps between full-split evaluations; 0 = auto (about 5% of the compute, >= 20 rows)
     device: str = "auto"  # auto = cuda, then mps, then cpu
     interp_min: float = 0.0  # alpha range of the interpolation curve...
     interp_max: float = 1.0  # ...which always contains 0 and 1 exactly

@@ -104,23 +104,26 @@ def curve_metrics(alphas, values) -> dict:
     }
 
 
-def straying(steps, thetas: torch.Tensor, theta_i: torch.Tensor, theta_f: torch.Tensor) -> pd.DataFrame:
-    """Projection on the axis theta_i -> theta_f and residual norm (not squared) for each snapshot (K, P)."""
-    d = thetas.double() - theta_i.double()  # (K, P)
-    axis = theta_f.double() - theta_i.double()
+def straying(steps, thetas: torch.Tensor, theta_i: torch.Tensor, theta_f: torch.Tensor,
+             dtype: torch.dtype = torch.float64, rows: int = 16) -> pd.DataFrame:
+    """Projection on the axis theta_i -> theta_f and residual norm (not squared) for each snapshot (K, P).
+
+    Computed `rows` snapshots at a time in `dtype`, so no (K, P) temporary is made; float64 by default,
+    float32 for the live view (about 1e-6 of the norms apart, see the tests).
+    """
+    origin = theta_i.to(dtype)
+    axis = theta_f.to(dtype) - origin
     length = torch.linalg.vector_norm(axis)
-    if length == 0:
-        projection = torch.zeros(len(d), dtype=torch.float64, device=d.device)
-        residual = torch.linalg.vector_norm(d, dim=1)
-    else:
-        u = axis / length
-        projection = d @ u
-        residual = torch.linalg.vector_norm(d - projection[:, None] * u, dim=1)
-    param_norm = torch.linalg.vector_norm(thetas.double(), dim=1)
-    return pd.DataFrame(
-        {"step": list(steps), "projection": projection.cpu().numpy(), "residual": residual.cpu().numpy(),
-         "param_norm": param_norm.cpu().numpy()}
-    )
+    u = axis / length if length > 0 else axis  # a zero axis projects everything to 0
+    parts = []
+    for start in range(0, len(thetas), rows):
+        d = thetas[start : start + rows].to(dtype) - origin  # (rows, P)
+        p = d @ u
+        parts.append((p, torch.linalg.vector_norm(d.sub_(p[:, None] * u), dim=1),
+                      torch.linalg.vector_norm(thetas[start : start + rows].to(dtype), dim=1)))
+    projection, residual, param_norm = (torch.cat(c).double().cpu().numpy() for c in zip(*parts))
+    return pd.DataFrame({"step": list(steps), "projection": projection, "residual": residual,
+                         "param_norm": param_norm})
 
 
 def straying_summary(frame: pd.DataFrame) -> dict:

@@ -22,7 +22,7 @@ METRIC_COLUMNS = ["step", "train_loss", "val_loss", "train_error", "val_error", 
 
 
 def auto_log_every(spec, n_eval: int, batch: int, steps: int) -> int:
-    """Steps between full-split evaluations so that they cost about 5% of training, 20 to 500 per run.
+    """Steps between full-split evaluations so that they cost about 5% of training, at least 20 per run.
 
     Deterministic (a cost model, not a clock): a step costs ~ 6 P batch flops plus a fixed overhead,
     an evaluation ~ 2 P n_eval flops plus two overheads; the overhead is ~ 4M flops' worth of time.
@@ -31,7 +31,7 @@ def auto_log_every(spec, n_eval: int, batch: int, steps: int) -> int:
     step_cost = 6 * spec.n_params * batch + overhead
     eval_cost = 2 * spec.n_params * n_eval + 2 * overhead
     every = math.ceil(20 * eval_cost / step_cost)
-    return int(min(max(every, steps // 500, 1), max(steps // 20, 1)))
+    return int(max(1, min(every, steps // 20)))
 
 
 class Run:
@@ -52,7 +52,7 @@ class Run:
         self.status, self.message = "ready", ""
         self.metrics = ThinningLog(ROWS_MAX)
         self.points = ThinningLog(POINTS_MAX)  # every step: step, grad_norm, batch_loss
-        self.trajectory = Trajectory(self.spec.n_params, self.device, planned_steps=config.steps)
+        self.trajectory = Trajectory(self.spec.n_params, self.device)
         self.trajectory.add(0, self.theta)
         self.log_every = self.config.log_every or auto_log_every(
             self.spec, len(self.data.y_train) + len(self.data.y_val), config.batch_size or len(self.data.y_train),
@@ -174,12 +174,12 @@ class Run:
     def points_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.points.rows, columns=["step", "grad_norm", "batch_loss"])
 
-    def straying_frame(self) -> pd.DataFrame:
+    def straying_frame(self, dtype: torch.dtype = torch.float64) -> pd.DataFrame:
         """Straying of every stored snapshot, plus the current theta, against the axis theta_init -> theta now."""
         steps, thetas = self.trajectory.view()
         if steps[-1] != self.step:
             steps, thetas = steps + [self.step], torch.cat([thetas, self.theta[None]])
-        return straying(steps, thetas, self.theta_init, self.theta)
+        return straying(steps, thetas, self.theta_init, self.theta, dtype=dtype)
 
     @property
     def steps_per_second(self) -> float:

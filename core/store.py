@@ -42,14 +42,12 @@ class ThinningLog:
 class Trajectory:
     """Parameter snapshots (K, P) with their step numbers; theta_init (step 0) is kept forever."""
 
-    def __init__(self, n_params: int, device, dtype=torch.float32, planned_steps: int = 0):
+    def __init__(self, n_params: int, device, dtype=torch.float32):
         cap = TRAJECTORY_BYTES // (n_params * torch.finfo(dtype).bits // 8)
         self.capacity = int(max(16, min(TRAJECTORY_MAX, cap)))
         self.thetas = torch.empty(self.capacity, n_params, device=device, dtype=dtype)
         self.steps: list[int] = []
-        self.stride = 1  # spread the planned run over the store from the start
-        while planned_steps // self.stride >= self.capacity:
-            self.stride *= 2
+        self.stride = 1
 
     def wants(self, step: int) -> bool:
         """Whether a snapshot at this step belongs in the store at the current stride."""

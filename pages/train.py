@@ -56,7 +56,7 @@ was_training = live.training
 @st.fragment(run_every=0.5 if was_training else None)
 def live_view() -> None:
     snap = live.snapshot()
-    training = live.training
+    training = snap.status == "running"
     if was_training and not training:
         st.rerun(scope="app")  # the run ended: redraw once more with the buttons and downloads enabled
     status(snap)

@@ -266,3 +266,15 @@ def test_straying_summary_matches_frame_from_straying():
     assert s["max_rho"] == pytest.approx(rho.max())
     assert s["max_residual"] == pytest.approx(frame.residual.max())
     assert s["two_thirds_holds"] == bool(rho.max() <= 1 / 3)
+
+
+def test_float32_straying_of_the_live_view_matches_float64():
+    gen = torch.Generator().manual_seed(0)
+    start = torch.randn(5000, generator=gen)
+    walk = start + torch.cumsum(0.01 * torch.randn(60, 5000, generator=gen), dim=0)
+    thetas = torch.cat([start[None], walk])
+    exact = straying(range(61), thetas, thetas[0], thetas[-1])
+    fast = straying(range(61), thetas, thetas[0], thetas[-1], dtype=torch.float32, rows=7)
+    scale = float(torch.linalg.vector_norm(thetas[-1]))
+    for column in ("projection", "residual", "param_norm"):
+        np.testing.assert_allclose(fast[column], exact[column], atol=1e-5 * scale)

@@ -282,3 +282,14 @@ def test_straying_frame_is_zero_at_both_ends(steps_done):
         assert length > 1e-3 and frame.residual.max() > 0
     steps, _ = run.trajectory.view()
     assert set(steps) <= set(frame.step)
+
+
+def test_auto_log_every_spends_about_five_percent_on_evaluations_and_keeps_twenty_rows():
+    spec = models.MLP(64, (256, 256), 10, "relu")
+    overhead = 4e6
+    step_cost = 6 * spec.n_params * 64 + overhead
+    eval_cost = 2 * spec.n_params * 1797 + 2 * overhead
+    every = run_mod.auto_log_every(spec, 1797, 64, 10**7)
+    assert every == math.ceil(20 * eval_cost / step_cost)  # evaluations cost 1/20 of the steps between them
+    assert run_mod.auto_log_every(spec, 1797, 64, 400) == 20  # never fewer than 20 rows a run
+    assert run_mod.auto_log_every(spec, 1797, 64, 10) == 1

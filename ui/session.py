@@ -16,13 +16,13 @@ def current() -> LiveRun | None:
 
 def structural_changes(live: LiveRun, config: TrainConfig) -> list[str]:
     """Fields that differ from the run's and need a new run."""
-    old, new = live.run.config.to_dict(), config.to_dict()
+    old, new = live.config.to_dict(), config.to_dict()
     return [k for k in new if k not in HOT_FIELDS and new[k] != old[k] and not k.startswith("interp_")]
 
 
 def apply_hot_changes(live: LiveRun, config: TrainConfig) -> dict:
     """Push learning rate, momentum, ... changes into the running run; returns what changed."""
-    old, new = live.run.config.to_dict(), config.to_dict()
+    old, new = live.config.to_dict(), config.to_dict()
     changes = {k: new[k] for k in HOT_FIELDS if new[k] != old[k]}
     if changes:
         live.set_hot(**changes)
@@ -33,7 +33,7 @@ def new_run(config: TrainConfig) -> LiveRun | None:
     """Replace this session's run with a fresh one at step 0; shows an error and returns None if impossible."""
     old = current()
     if old is not None:
-        old.pause()
+        old.close()
     try:
         live = LiveRun(config)
     except ValueError as exc:

@@ -12,6 +12,7 @@ from core.config import TrainConfig
 from core.live import LiveRun, Snapshot
 from core.paths import alpha_grid, curve_metrics, interpolate, straying_summary
 from ui.downloads import chart_downloads, csv_download
+from ui.show import show_chart
 
 CACHE = "interp_cache"
 
@@ -28,22 +29,22 @@ def status(snap: Snapshot) -> None:
 
 
 def interpolation_curve(live: LiveRun, snap: Snapshot, grid: TrainConfig, training: bool):
-    """J along theta_i -> theta_now, recomputed while training at most ~20% of the time (it costs full passes)."""
+    """J along theta_i -> theta_now, recomputed while training at most ~10% of the time (it costs full passes)."""
     key = (id(live), grid.interp_min, grid.interp_max, grid.interp_points)
     cache = st.session_state.get(CACHE)
     fresh = cache is not None and cache["key"] == key
-    if fresh and (cache["step"] == snap.step or (training and time.monotonic() - cache["at"] < 4 * cache["took"])):
+    if fresh and (cache["step"] == snap.step or (training and time.monotonic() - cache["at"] < 9 * cache["took"])):
         return cache["frame"], cache["step"]
     start = time.monotonic()
     alphas = alpha_grid(grid.interp_min, grid.interp_max, grid.interp_points)
-    frame = interpolate(live.run.spec, snap.theta_init, snap.theta, live.run.data, alphas)
+    frame = interpolate(live.spec, snap.theta_init, snap.theta, live.data, alphas)
     took = time.monotonic() - start
     st.session_state[CACHE] = {"key": key, "step": snap.step, "frame": frame, "at": time.monotonic(), "took": took}
     return frame, snap.step
 
 
 def _chart(chart, name: str, downloads: bool) -> None:
-    st.altair_chart(chart, width="stretch")
+    show_chart(chart, key=f"chart_{name}")
     if downloads:
         chart_downloads(chart, name, key=f"dl_{name}")
 
@@ -79,17 +80,19 @@ def monitors(live: LiveRun, snap: Snapshot, grid: TrainConfig, training: bool) -
         _chart(charts.loss_chart(snap.metrics), "loss", downloads)
     with right:
         curve, at = interpolation_curve(live, snap, grid, training)
-        end = "θ_final" if snap.status == "done" else f"θ at step {at:,}"
+        end = "θ_final" if snap.status == "done" else "θ now"
         _chart(charts.interpolation_chart(curve, title=f"Loss on the line θ_i → {end}"), "interpolation", downloads)
+        st.caption(f"θ = the parameters at step {at:,}" + (", the end of the run." if snap.status == "done" else
+                   "; recomputed while training, as often as its cost allows."))
         _interp_metrics(curve)
     left, right = st.columns(2)
     with left:
         _chart(charts.straying_chart(snap.straying), "straying", downloads)
         _straying_metrics(snap.straying)
     with right:
-        data = live.run.data
+        data = live.data
         if data.is_2d:
-            grid_frame = decision_grid(live.run.spec, snap.theta, data.x_train)
+            grid_frame = decision_grid(live.spec, snap.theta, data.x_train)
             _chart(charts.boundary_chart(grid_frame, points_frame(data.x_train, data.y_train)), "decision_regions",
                    downloads)
         else:
