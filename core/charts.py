@@ -7,8 +7,10 @@ import numpy as np
 import pandas as pd
 
 SPLIT_COLORS = alt.Scale(domain=["train", "validation"], range=["#1f77b4", "#ff7f0e"])
-MAX_POINTS = 3000  # faint points drawn at most; the running average uses them all
-HEIGHT = 240
+MAX_POINTS = 600  # faint points drawn at most; the running average uses them all
+MAX_ROWS = 400  # rows of a line chart drawn at most (the first and the last always)
+MARKERS_UP_TO = 80  # lines get a marker per row when they have at most this many
+HEIGHT = 300
 
 
 def _long(frame: pd.DataFrame, x: str, columns: dict[str, str], value: str) -> pd.DataFrame:
@@ -23,12 +25,23 @@ def running_average(values: pd.Series, window: int) -> pd.Series:
     return values.rolling(window, min_periods=1).mean()
 
 
-def grad_norm_chart(points: pd.DataFrame, window: int = 50, log_y: bool = False) -> alt.LayerChart:
-    """Every minibatch gradient norm as a faint point, and its running average (book Fig. 8.1, left)."""
+GRAD_WINDOW = 50  # steps in the running average of the gradient norm
+
+
+def grad_norm_points(points: pd.DataFrame, window: int = GRAD_WINDOW) -> pd.DataFrame:
+    """step, grad_norm, average: the running average over every point, then at most MAX_POINTS rows kept."""
     data = points[["step", "grad_norm"]].dropna().copy()
     data["average"] = running_average(data["grad_norm"], window)
-    stride = -(-len(data) // MAX_POINTS)  # ceil: at most MAX_POINTS drawn
-    data = data.iloc[::stride]
+    stride = max(1, -(-len(data) // MAX_POINTS))  # ceil; 1 for an empty frame
+    return data.iloc[::stride]
+
+
+def grad_norm_chart(points: pd.DataFrame, window: int = GRAD_WINDOW, log_y: bool = False) -> alt.LayerChart:
+    """Every minibatch gradient norm as a faint point, and its running average (book Fig. 8.1, left).
+
+    `points` holds step and grad_norm, or is already the output of grad_norm_points.
+    """
+    data = points if "average" in points else grad_norm_points(points, window)
     y_scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     base = alt.Chart(data).encode(x=alt.X("step:Q", title="step"))
     faint = base.mark_circle(size=10, opacity=0.25, color="#4c78a8").encode(
@@ -42,17 +55,27 @@ def grad_norm_chart(points: pd.DataFrame, window: int = 50, log_y: bool = False)
     return (faint + line).properties(title="Gradient norm (points) and its running average (line)", height=HEIGHT)
 
 
+def thin_rows(frame: pd.DataFrame, limit: int = MAX_ROWS) -> pd.DataFrame:
+    """At most about `limit` evenly spaced rows for drawing, keeping the first and the last."""
+    if len(frame) <= limit:
+        return frame
+    keep = np.unique(np.linspace(0, len(frame) - 1, limit).round().astype(int))
+    return frame.iloc[keep]
+
+
 def _split_lines(frame: pd.DataFrame, x: str, x_title: str, columns: dict, value: str, y_title: str,
                  log_y: bool, percent: bool) -> alt.Chart:
+    frame = thin_rows(frame)
     data = _long(frame, x, columns, value)
     if log_y:
         data = data[data[value] > 0]
     fmt = ".1%" if percent else ".4g"
     y_scale = alt.Scale(type="log") if log_y else alt.Scale(zero=percent)
-    return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=14)).encode(
+    markers = alt.OverlayMarkDef(size=14) if len(frame) <= MARKERS_UP_TO else False
+    return alt.Chart(data).mark_line(point=markers).encode(
         x=alt.X(f"{x}:Q", title=x_title),
         y=alt.Y(f"{value}:Q", title=y_title, scale=y_scale, axis=alt.Axis(format=".0%") if percent else alt.Axis()),
-        color=alt.Color("split:N", scale=SPLIT_COLORS, title=None, legend=alt.Legend(orient="top")),
+        color=alt.Color("split:N", scale=SPLIT_COLORS, title=None, legend=alt.Legend(orient="top-right")),
         tooltip=[alt.Tooltip(f"{x}:Q", title=x_title, format=".4g"), "split:N",
                  alt.Tooltip(f"{value}:Q", title=y_title, format=fmt)],
     ).properties(height=HEIGHT)
@@ -72,12 +95,12 @@ def loss_chart(metrics: pd.DataFrame, log_y: bool = False) -> alt.Chart:
 
 def norms_chart(metrics: pd.DataFrame) -> alt.Chart:
     """Parameter norm ‖θ_t‖ and step length ‖θ_t − θ_{t−1}‖ over steps (log scale)."""
-    data = _long(metrics, "step", {"param_norm": "‖θ_t‖", "step_length": "‖θ_t − θ_{t−1}‖"}, "norm")
+    data = _long(thin_rows(metrics), "step", {"param_norm": "‖θ_t‖", "step_length": "‖θ_t − θ_{t−1}‖"}, "norm")
     data = data[data["norm"] > 0]
-    return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=14)).encode(
+    return alt.Chart(data).mark_line().encode(
         x=alt.X("step:Q", title="step"),
         y=alt.Y("norm:Q", title="L2 norm", scale=alt.Scale(type="log")),
-        color=alt.Color("split:N", title=None, legend=alt.Legend(orient="top")),
+        color=alt.Color("split:N", title=None, legend=alt.Legend(orient="top-right")),
         tooltip=["step:Q", alt.Tooltip("split:N", title="quantity"), alt.Tooltip("norm:Q", format=".4g")],
     ).properties(title="Parameter norm and step length", height=HEIGHT)
 

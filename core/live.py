@@ -23,6 +23,7 @@ import torch
 
 from core import data as data_mod
 from core import models
+from core.charts import grad_norm_points
 from core.config import TrainConfig
 from core.device import pick_device
 from core.optim import OPTIMIZERS, check_newton_size
@@ -61,7 +62,7 @@ class Snapshot:
     message: str
     steps_per_second: float
     metrics: pd.DataFrame
-    points: pd.DataFrame
+    points: pd.DataFrame  # step, grad_norm, average: thinned for drawing (charts.grad_norm_points)
     straying: pd.DataFrame
     theta_init: torch.Tensor
     theta: torch.Tensor
@@ -270,7 +271,7 @@ class _Worker:
                 return "ok", {
                     "config": r.config, "step": r.step, "status": self.status().status,
                     "message": self.status().message, "steps_per_second": r.steps_per_second,
-                    "metrics": r.metrics_frame(), "points": r.points_frame(),
+                    "metrics": r.metrics_frame(), "points": grad_norm_points(r.points_frame()),
                     "straying": self.straying(),
                     "theta": _copy(r.theta),
                 }

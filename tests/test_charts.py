@@ -80,3 +80,17 @@ def test_png_and_svg_export():
     chart = charts.error_chart(_metrics())
     assert charts.to_png(chart).startswith(b"\x89PNG")
     assert "<svg" in charts.to_svg(chart)
+
+
+def test_long_histories_are_thinned_for_drawing_keeping_both_ends():
+    m = _metrics(5000)
+    data = next(iter(charts.error_chart(m).to_dict()["datasets"].values()))
+    steps = sorted({r["step"] for r in data})
+    assert len(steps) <= charts.MAX_ROWS and steps[0] == 0 and steps[-1] == m["step"].iloc[-1]
+    assert charts.error_chart(_metrics(10)).to_dict()["mark"]["point"]  # short lines keep their markers
+
+
+def test_grad_norm_points_of_an_empty_run_is_empty():
+    empty = pd.DataFrame({"step": [], "grad_norm": [], "batch_loss": []})
+    assert charts.grad_norm_points(empty).empty
+    assert charts.grad_norm_chart(charts.grad_norm_points(empty)).to_dict()

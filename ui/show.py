@@ -18,7 +18,7 @@ def _renamed(node, names: dict[str, str]):
 
 
 def stable_spec(chart: alt.TopLevelMixin) -> dict:
-    """chart.to_dict() with its datasets named by position (data_0, data_1, ...), not by content hash.
+    """chart.to_dict() with its datasets named by position (playground_0, ...), not by content hash.
 
     Streamlit's frontend re-embeds a chart whose spec changed, but only replaces the data of one whose spec
     is the same. Altair names datasets by a hash of their content, so every redraw would look like a new
@@ -26,7 +26,7 @@ def stable_spec(chart: alt.TopLevelMixin) -> dict:
     """
     spec = chart.to_dict(validate=False)
     datasets = spec.pop("datasets", {})
-    names = {old: f"data_{i}" for i, old in enumerate(datasets)}
+    names = {old: f"playground_{i}" for i, old in enumerate(datasets)}  # not data_N: Vega-Lite uses those
     spec = _renamed(spec, names)
     spec["datasets"] = {names[old]: values for old, values in datasets.items()}
     return spec

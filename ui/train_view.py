@@ -15,6 +15,7 @@ from ui.downloads import chart_downloads, csv_download
 from ui.show import show_chart
 
 CACHE = "interp_cache"
+SPEC_CACHE = "chart_cache"
 
 
 def status(snap: Snapshot) -> None:
@@ -43,7 +44,12 @@ def interpolation_curve(live: LiveRun, snap: Snapshot, grid: TrainConfig, traini
     return frame, snap.step
 
 
-def _chart(chart, name: str, downloads: bool) -> None:
+def _chart(make_chart, version, name: str, downloads: bool) -> None:
+    """Draw make_chart(); while `version` of its inputs is unchanged, reuse the chart built last time."""
+    cache = st.session_state.setdefault(SPEC_CACHE, {})
+    if name not in cache or cache[name][0] != version:
+        cache[name] = (version, make_chart())
+    chart = cache[name][1]
     show_chart(chart, key=f"chart_{name}")
     if downloads:
         chart_downloads(chart, name, key=f"dl_{name}")
@@ -70,33 +76,36 @@ def _straying_metrics(frame) -> None:
 def monitors(live: LiveRun, snap: Snapshot, grid: TrainConfig, training: bool) -> None:
     """The four live monitors, two per row, and for 2-D data the decision regions."""
     downloads = not training
+    rows = (id(live), len(snap.metrics), snap.step if snap.metrics.empty else snap.metrics["step"].iloc[-1])
     left, right = st.columns(2)
     with left:
-        _chart(charts.grad_norm_chart(snap.points), "gradient_norm", downloads)
+        _chart(lambda: charts.grad_norm_chart(snap.points), None, "gradient_norm", downloads)
     with right:
-        _chart(charts.error_chart(snap.metrics), "classification_error", downloads)
+        _chart(lambda: charts.error_chart(snap.metrics), rows, "classification_error", downloads)
     left, right = st.columns(2)
     with left:
-        _chart(charts.loss_chart(snap.metrics), "loss", downloads)
+        _chart(lambda: charts.loss_chart(snap.metrics), rows, "loss", downloads)
     with right:
         curve, at = interpolation_curve(live, snap, grid, training)
         end = "θ_final" if snap.status == "done" else "θ now"
-        _chart(charts.interpolation_chart(curve, title=f"Loss on the line θ_i → {end}"), "interpolation", downloads)
+        _chart(lambda: charts.interpolation_chart(curve, title=f"Loss on the line θ_i → {end}"), (id(curve), end),
+               "interpolation", downloads)
         st.caption(f"θ = the parameters at step {at:,}" + (", the end of the run." if snap.status == "done" else
                    "; recomputed while training, as often as its cost allows."))
         _interp_metrics(curve)
     left, right = st.columns(2)
     with left:
-        _chart(charts.straying_chart(snap.straying), "straying", downloads)
+        strayed = (id(live), len(snap.straying), tuple(snap.straying.iloc[-1]))
+        _chart(lambda: charts.straying_chart(snap.straying), strayed, "straying", downloads)
         _straying_metrics(snap.straying)
     with right:
         data = live.data
         if data.is_2d:
-            grid_frame = decision_grid(live.spec, snap.theta, data.x_train)
-            _chart(charts.boundary_chart(grid_frame, points_frame(data.x_train, data.y_train)), "decision_regions",
-                   downloads)
+            _chart(lambda: charts.boundary_chart(decision_grid(live.spec, snap.theta, data.x_train),
+                                                 points_frame(data.x_train, data.y_train)),
+                   (id(live), snap.step), "decision_regions", downloads)
         else:
-            _chart(charts.norms_chart(snap.metrics), "norms", downloads)
+            _chart(lambda: charts.norms_chart(snap.metrics), rows, "norms", downloads)
     if downloads:
         csv_download(snap.metrics, "Metrics (CSV)", "metrics", "dl_metrics_csv")
     else:
