@@ -33,8 +33,9 @@ def _step(page) -> int:
     return int(re.search(r"Step ([\d,]+) of", text).group(1).replace(",", ""))
 
 
-def measure(rounds: int, seconds: float, chromium: str) -> list[tuple[float, float]]:
-    """(plain loop, in-app) steps per second for each round; the app's run is paused while the loop runs."""
+def measure(rounds: int, seconds: float, chromium: str) -> list[tuple[float, float, float]]:
+    """(plain loop, in-app steps per second, redraw interval at the end) for each round; the app's run is
+    paused while the loop runs."""
     from playwright.sync_api import expect, sync_playwright
 
     server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(PORT),
@@ -63,7 +64,8 @@ def measure(rounds: int, seconds: float, chromium: str) -> list[tuple[float, flo
                 s0, t0 = _step(page), time.perf_counter()
                 time.sleep(seconds)
                 s1, t1 = _step(page), time.perf_counter()
-                pairs.append((plain, (s1 - s0) / (t1 - t0)))
+                pace = re.search(r"redrawing every ([\d.]+) s", page.get_by_test_id("stProgress").inner_text())
+                pairs.append((plain, (s1 - s0) / (t1 - t0), float(pace.group(1)) if pace else 0.5))
                 page.get_by_role("button", name="Pause").click()
                 expect(page.get_by_test_id("stProgress")).to_contain_text("paused", timeout=30_000)
             browser.close()
@@ -80,11 +82,11 @@ def main() -> None:
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
     pairs = measure(args.rounds, args.seconds, args.chromium)
-    for i, (plain, app) in enumerate(pairs, 1):
+    for i, (plain, app, pace) in enumerate(pairs, 1):
         print(f"round {i}: plain PyTorch loop {plain:7.1f} steps/s, inside the app {app:7.1f} steps/s, "
-              f"ratio {app / plain:.3f}")
-    ratios = sorted(app / plain for plain, app in pairs)
-    print(f"median ratio       : {ratios[len(ratios) // 2]:.3f}  (target >= 0.70; app redrawing every 0.5 s)")
+              f"ratio {app / plain:.3f}, page redrawing every {pace:g} s")
+    ratios = sorted(app / plain for plain, app, _ in pairs)
+    print(f"median ratio       : {ratios[len(ratios) // 2]:.3f}  (target >= 0.70)")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ from core.optim import OPTIMIZERS, check_newton_size
 CHUNK_SECONDS = 0.05  # a worker answers requests at least this often
 STRAYING_EVERY = 1.0  # seconds between recomputations of the straying plot while training (a K x P pass)
 IDLE_TIMEOUT = 20.0  # seconds without a request before a training worker pauses itself
+REDRAW_FAST, REDRAW_SLOW = 0.5, 1.0  # seconds between live redraws: normally, and while training is starved
+STARVED_BELOW, FED_ABOVE = 0.8, 0.9  # cpu_share thresholds (with hysteresis) between the two
 RELEASE_AFTER = 1800.0  # seconds without a request before a worker process exits
 MAX_ACTIVE = 4  # runs training at once on this server
 
@@ -50,6 +52,7 @@ class Status(NamedTuple):
     status: str  # ready, running, paused, done, diverged, failed
     training: bool
     message: str
+    cpu_share: float = 1.0  # share of wall time the training thread got on a CPU lately (1 = not starved)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class Snapshot:
     status: str
     message: str
     steps_per_second: float
+    cpu_share: float
     metrics: pd.DataFrame
     points: pd.DataFrame  # step, grad_norm, average: thinned for drawing (charts.grad_norm_points)
     straying: pd.DataFrame
@@ -81,6 +85,15 @@ def _hidden_main():
             yield
         finally:
             sys.modules["__main__"] = saved
+
+
+def redraw_interval(cpu_share: float, current: float) -> float:
+    """Seconds between live redraws: fast unless drawing starves the training of CPU (with hysteresis)."""
+    if cpu_share < STARVED_BELOW:
+        return REDRAW_SLOW
+    if cpu_share > FED_ABOVE:
+        return REDRAW_FAST
+    return current
 
 
 def warm_up() -> None:
@@ -224,6 +237,7 @@ class _Worker:
     def __init__(self, run, slots):
         self.run, self.slots = run, slots
         self.training, self.notice = False, ""
+        self.cpu_share = 1.0
         self._straying, self._straying_at = None, 0.0
 
     def straying(self) -> pd.DataFrame:
@@ -236,7 +250,7 @@ class _Worker:
     def status(self) -> Status:
         r = self.run
         state = "running" if self.training else r.status
-        return Status(r.step, r.config.steps, state, self.training, r.message or self.notice)
+        return Status(r.step, r.config.steps, state, self.training, r.message or self.notice, self.cpu_share)
 
     def stop(self, notice: str) -> None:
         if self.training:
@@ -245,7 +259,11 @@ class _Worker:
         self.notice = notice or self.notice
 
     def train_chunk(self) -> None:
+        wall, cpu = time.perf_counter(), time.thread_time()
         self.run.train(max_seconds=CHUNK_SECONDS)
+        wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+        if wall > 0:  # moving average over about ten chunks
+            self.cpu_share += 0.1 * (min(cpu / wall, 1.0) - self.cpu_share)
         if self.run.finished:
             self.stop("")
 
@@ -271,6 +289,7 @@ class _Worker:
                 return "ok", {
                     "config": r.config, "step": r.step, "status": self.status().status,
                     "message": self.status().message, "steps_per_second": r.steps_per_second,
+                    "cpu_share": self.cpu_share,
                     "metrics": r.metrics_frame(), "points": grad_norm_points(r.points_frame()),
                     "straying": self.straying(),
                     "theta": _copy(r.theta),

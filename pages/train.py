@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from core.live import REDRAW_FAST, redraw_interval
 from ui import require_frame, session
 from ui.train_view import monitors, status
 
@@ -51,15 +52,19 @@ if changed:
             "start a new run with them.", icon=":material/info:")
 
 was_training = live.training
+every = st.session_state.get("redraw_every", REDRAW_FAST)
 
 
-@st.fragment(run_every=0.5 if was_training else None)
+@st.fragment(run_every=every if was_training else None)
 def live_view() -> None:
     snap = live.snapshot()
     training = snap.status == "running"
     if was_training and not training:
         st.rerun(scope="app")  # the run ended: redraw once more with the buttons and downloads enabled
-    status(snap)
+    if training and redraw_interval(snap.cpu_share, every) != every:
+        st.session_state["redraw_every"] = redraw_interval(snap.cpu_share, every)
+        st.rerun(scope="app")  # drawing was starving the training (or no longer is): change the pace
+    status(snap, every if training else None)
     monitors(live, snap, config or snap.config, training)
 
 

@@ -122,3 +122,21 @@ def test_a_dead_worker_becomes_a_message_not_a_crash(runs):
 def test_impossible_settings_are_refused_before_a_process_starts():
     with pytest.raises(ValueError, match="Hessian"):
         LiveRun(SMALL.replace(optimizer="newton", hidden=(256, 256)))
+
+
+def test_redraw_pace_backs_off_when_training_is_starved_with_hysteresis():
+    fast, slow = live_mod.REDRAW_FAST, live_mod.REDRAW_SLOW
+    assert live_mod.redraw_interval(1.0, fast) == fast
+    assert live_mod.redraw_interval(0.5, fast) == slow
+    assert live_mod.redraw_interval(0.85, slow) == slow  # between the thresholds nothing changes
+    assert live_mod.redraw_interval(0.85, fast) == fast
+    assert live_mod.redraw_interval(0.95, slow) == fast
+
+
+def test_a_training_worker_reports_its_cpu_share(runs):
+    live = runs(SMALL.replace(steps=10**6))
+    live.start()
+    time.sleep(1.0)
+    share = live.snapshot().cpu_share
+    live.pause()
+    assert 0.0 < share <= 1.0

@@ -9,7 +9,7 @@ import streamlit as st
 from core import charts
 from core.boundary import decision_grid, points_frame
 from core.config import TrainConfig
-from core.live import LiveRun, Snapshot
+from core.live import REDRAW_FAST, LiveRun, Snapshot
 from core.paths import alpha_grid, curve_metrics, interpolate, straying_summary
 from ui.downloads import chart_downloads, csv_download
 from ui.show import show_chart
@@ -18,11 +18,14 @@ CACHE = "interp_cache"
 SPEC_CACHE = "chart_cache"
 
 
-def status(snap: Snapshot) -> None:
+def status(snap: Snapshot, redraw_every: float | None) -> None:
     """Progress bar with step, speed and state; the run's message when it stopped on its own."""
     rate = f" · {snap.steps_per_second:,.0f} steps/s" if snap.steps_per_second == snap.steps_per_second else ""
+    pace = ""
+    if redraw_every is not None and redraw_every > REDRAW_FAST:
+        pace = f" · redrawing every {redraw_every:g} s, so that drawing does not slow the training"
     st.progress(min(snap.step / snap.config.steps, 1.0),
-                text=f"Step {snap.step:,} of {snap.config.steps:,}{rate} · **{snap.status}**")
+                text=f"Step {snap.step:,} of {snap.config.steps:,}{rate} · **{snap.status}**{pace}")
     if snap.status in ("diverged", "failed"):
         st.error(snap.message, icon=":material/error:")
     elif snap.message:
