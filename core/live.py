@@ -32,7 +32,7 @@ CHUNK_SECONDS = 0.05  # a worker answers requests at least this often
 STRAYING_EVERY = 1.0  # seconds between recomputations of the straying plot while training (a K x P pass)
 IDLE_TIMEOUT = 20.0  # seconds without a request before a training worker pauses itself
 REDRAW_FAST, REDRAW_SLOW = 0.5, 1.0  # seconds between live redraws: normally, and while training is starved
-STARVED_BELOW, FED_ABOVE = 0.8, 0.9  # cpu_share thresholds (with hysteresis) between the two
+STARVED_BELOW, FED_ABOVE = 0.85, 0.95  # cpu_share thresholds (with hysteresis) between the two
 RELEASE_AFTER = 1800.0  # seconds without a request before a worker process exits
 MAX_ACTIVE = 4  # runs training at once on this server
 

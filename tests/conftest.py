@@ -1,6 +1,7 @@
 """Shared test set-up."""
 
 import pytest
+import torch
 from streamlit.runtime.pages_manager import PagesManager
 
 
@@ -15,3 +16,12 @@ def app_test_pages(monkeypatch):
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny tensors: one thread is fastest, and immune to a busy machine's oversubscription; restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

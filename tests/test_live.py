@@ -128,9 +128,9 @@ def test_redraw_pace_backs_off_when_training_is_starved_with_hysteresis():
     fast, slow = live_mod.REDRAW_FAST, live_mod.REDRAW_SLOW
     assert live_mod.redraw_interval(1.0, fast) == fast
     assert live_mod.redraw_interval(0.5, fast) == slow
-    assert live_mod.redraw_interval(0.85, slow) == slow  # between the thresholds nothing changes
-    assert live_mod.redraw_interval(0.85, fast) == fast
-    assert live_mod.redraw_interval(0.95, slow) == fast
+    assert live_mod.redraw_interval(0.9, slow) == slow  # between the thresholds nothing changes
+    assert live_mod.redraw_interval(0.9, fast) == fast
+    assert live_mod.redraw_interval(0.99, slow) == fast
 
 
 def test_a_training_worker_reports_its_cpu_share(runs):

@@ -10,14 +10,7 @@ from torch import nn
 from core import models
 from core.optim import ADAM_BETA2, ADAM_EPS, OPTIMIZERS, HyperParams, clip_by_norm
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny tensors: one thread is fastest, and immune to a busy machine's oversubscription; restored after."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 FIRST_ORDER = ("sgd", "momentum", "nesterov", "adam")

@@ -11,16 +11,10 @@ from core import models, paths
 from core.data import make_dataset
 from core.paths import alpha_grid, curve_metrics, interpolate, straying, straying_summary
 
-pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny tensors: one thread is fastest, and immune to a busy machine's oversubscription; restored after."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = [
+    pytest.mark.usefixtures("one_torch_thread"),
+    pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning"),
+]
 
 
 # ---- alpha grid -----------------------------------------------------------------------------------------

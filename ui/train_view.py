@@ -82,7 +82,7 @@ def monitors(live: LiveRun, snap: Snapshot, grid: TrainConfig, training: bool) -
     rows = (id(live), len(snap.metrics), snap.step if snap.metrics.empty else snap.metrics["step"].iloc[-1])
     left, right = st.columns(2)
     with left:
-        _chart(lambda: charts.grad_norm_chart(snap.points), None, "gradient_norm", downloads)
+        _chart(lambda: charts.grad_norm_chart(snap.points), (id(live), snap.step), "gradient_norm", downloads)
     with right:
         _chart(lambda: charts.error_chart(snap.metrics), rows, "classification_error", downloads)
     left, right = st.columns(2)
