@@ -120,13 +120,17 @@ class LiveRun:
         self._lock = threading.Lock()
         self._status = Status(0, config.steps, "ready", False, "")
         self._last: Snapshot | None = None
+        self._slots = _slots
         self._conn, child = _CTX.Pipe()
         self._process = _CTX.Process(target=_serve, args=(child, config, _slots, IDLE_TIMEOUT, RELEASE_AFTER),
                                      name="trainer", daemon=True)
         with _hidden_main():
             self._process.start()
         child.close()
-        self.theta_init = torch.from_numpy(self._ask("hello")).to(self.device)
+        theta_init = self._ask("hello")
+        if theta_init is None:
+            raise ValueError("The training process could not start this run (out of memory?). Try a smaller model.")
+        self.theta_init = torch.from_numpy(theta_init).to(self.device)
 
     # ---- requests -------------------------------------------------------------------------------------
     def _ask(self, command: str, argument=None):
@@ -136,6 +140,9 @@ class LiveRun:
                 self._conn.send((command, argument))
                 kind, status, payload = self._conn.recv()
             except (EOFError, OSError):
+                if self._status.training:  # it died holding a training slot: give the slot back
+                    with contextlib.suppress(ValueError):
+                        self._slots.release()
                 message = ("This run's worker process is gone (released after a long idle time, or it crashed). "
                            "Its last picture stays; press Reset to start again.")
                 self._status = Status(self._status.step, self.config.steps, "failed", False, message)

@@ -32,8 +32,11 @@ if live is not None and config is not None:
     if hot:
         st.toast("Applied to the running run: " + ", ".join(f"{k} = {v:g}" for k, v in hot.items()))
 if config is not None and (reset or ((train or step) and (live is None or changed))):
-    live = session.new_run(config)
-    changed = []
+    fresh = session.new_run(config)
+    if fresh is live:  # refused (the error is shown): the click does nothing else
+        train = step = reset = False
+    else:
+        live, changed = fresh, []
 if live is not None:
     if train:
         session.start(live)

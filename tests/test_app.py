@@ -89,13 +89,16 @@ def test_bad_settings_show_a_message_not_a_traceback():
     assert not at.exception
 
 
-def test_newton_on_a_big_model_refuses_clearly():
+def test_newton_on_a_big_model_refuses_clearly_and_keeps_the_old_run():
     at = _app("pages/train.py")
+    at.button(key="train_step").click().run()
+    old = at.session_state["live_run"]
     at.selectbox(key="optimizer").select("newton").run()
     at.text_input(key="hidden").input("256,256").run()
     at.button(key="train_step").click().run()
     assert any("Hessian" in e.value and "limit" in e.value for e in at.error)
     assert not at.exception
+    assert at.session_state["live_run"] is old and old.touch().step == 1
 
 
 def test_diverging_run_pauses_with_an_explanation():

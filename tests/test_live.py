@@ -107,9 +107,10 @@ def test_hot_change_is_used_by_the_next_chunk(runs):
         live.set_hot(dataset="digits")
 
 
-def test_a_dead_worker_becomes_a_message_not_a_crash(runs):
-    live = runs(SMALL)
-    live.step_once()
+def test_a_dead_worker_becomes_a_message_not_a_crash_and_frees_its_slot(runs, monkeypatch):
+    monkeypatch.setattr(live_mod, "_slots", live_mod._CTX.BoundedSemaphore(1))
+    live = runs(SMALL.replace(steps=10**6))
+    live.start()
     before = live.snapshot()
     live._process.kill()
     live._process.join(5)
@@ -117,6 +118,9 @@ def test_a_dead_worker_becomes_a_message_not_a_crash(runs):
     assert after.status == "failed" and "worker process is gone" in after.message
     assert torch.equal(after.theta, before.theta)
     assert not live.training
+    other = runs(SMALL)  # the dead run's training slot is free again
+    other.start()
+    other.pause()
 
 
 def test_impossible_settings_are_refused_before_a_process_starts():

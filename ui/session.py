@@ -30,15 +30,16 @@ def apply_hot_changes(live: LiveRun, config: TrainConfig) -> dict:
 
 
 def new_run(config: TrainConfig) -> LiveRun | None:
-    """Replace this session's run with a fresh one at step 0; shows an error and returns None if impossible."""
+    """Replace this session's run with a fresh one at step 0. If that is impossible, say why and keep the
+    old run (returned, or None when there was none)."""
     old = current()
-    if old is not None:
-        old.close()
     try:
         live = LiveRun(config)
     except ValueError as exc:
-        st.error(str(exc))
-        return None
+        st.error(str(exc), icon=":material/error:")
+        return old
+    if old is not None:
+        old.close()
     st.session_state[KEY] = live
     return live
 
