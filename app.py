@@ -11,6 +11,9 @@ st.set_page_config(page_title="Optimizer playground", page_icon=":material/lands
 pages = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/train.py", title="Train", icon=":material/play_circle:", url_path="train"),
+    st.Page("pages/interpolation.py", title="Interpolation", icon=":material/linear_scale:", url_path="interpolation"),
+    st.Page("pages/straying.py", title="Straying", icon=":material/conversion_path:", url_path="straying"),
+    st.Page("pages/deep_linear.py", title="Deep linear", icon=":material/show_chart:", url_path="deep_linear"),
 ]
 nav = st.navigation(pages)
 st.cache_resource(live.warm_up, show_spinner=False)()  # once per server: the trainer processes' parent

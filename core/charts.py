@@ -117,6 +117,42 @@ def interpolation_chart(curve: pd.DataFrame, quantity: str = "loss", log_y: bool
     return (lines + ends).properties(title=title)
 
 
+def curves_chart(frame: pd.DataFrame, quantity: str = "loss", splits=("train", "validation"), log_y: bool = False,
+                 title: str = "J((1−α)·θ₀ + α·θ₁)") -> alt.LayerChart:
+    """Several interpolation curves (a `curve` column) on one axis: colour = curve, dash = split (paper Fig. 3)."""
+    percent = quantity == "error"
+    columns = {f"train_{quantity}": "train", f"val_{quantity}": "validation"}
+    columns = {col: label for col, label in columns.items() if label in splits}
+    parts = []
+    for label, group in frame.groupby("curve", sort=False):
+        long = _long(thin_rows(group), "alpha", columns, quantity)
+        parts.append(long.assign(curve=label))
+    data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["alpha", "split", quantity, "curve"])
+    if log_y:
+        data = data[data[quantity] > 0]
+    y_title = "classification error" if percent else "mean cross-entropy J(θ(α))"
+    fmt = ".2%" if percent else ".4g"
+    lines = alt.Chart(data).mark_line().encode(
+        x=alt.X("alpha:Q", title="α  (θ₀ at 0, θ₁ at 1)"),
+        y=alt.Y(f"{quantity}:Q", title=y_title, scale=alt.Scale(type="log") if log_y else alt.Scale(zero=percent),
+                axis=alt.Axis(format=".0%") if percent else alt.Axis()),
+        color=alt.Color("curve:N", title=None, scale=alt.Scale(scheme="tableau10"),
+                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=600)),
+        strokeDash=alt.StrokeDash("split:N", title=None, scale=alt.Scale(domain=["train", "validation"],
+                                                                          range=[[1, 0], [6, 3]]),
+                                  legend=alt.Legend(orient="top-right")),
+        detail="split:N",
+        tooltip=["curve:N", "split:N", alt.Tooltip("alpha:Q", title="α", format=".4g"),
+                 alt.Tooltip(f"{quantity}:Q", title=y_title, format=fmt)],
+    )
+    lo, hi = (float(frame["alpha"].min()), float(frame["alpha"].max())) if len(frame) else (0.0, 1.0)
+    ends = pd.DataFrame({"alpha": [a for a in (0.0, 1.0) if lo <= a <= hi]})
+    ends["end"] = ends["alpha"].map({0.0: "θ₀ (α=0)", 1.0: "θ₁ (α=1)"})
+    rules = alt.Chart(ends).mark_rule(strokeDash=[4, 4], color="gray").encode(x="alpha:Q", tooltip=["end:N"])
+    n_curves = frame["curve"].nunique() if len(frame) else 0
+    return (lines + rules).properties(title=title, height=HEIGHT + 40 + 22 * n_curves)  # room for the legend
+
+
 def straying_chart(frame: pd.DataFrame) -> alt.LayerChart:
     """Projection p_t on the θ_i→θ_f axis against the residual norm r_t = ‖(θ_t−θ_i) − p_t·u‖₂ (paper Fig. 13)."""
     base = alt.Chart(frame).encode(
@@ -130,6 +166,21 @@ def straying_chart(frame: pd.DataFrame) -> alt.LayerChart:
     dots = base.mark_circle(size=22).encode(color=alt.Color("step:Q", scale=alt.Scale(scheme="viridis"),
                                                             title="step"), tooltip=tooltip)
     return (path + dots).properties(title="Straying from the straight path", height=HEIGHT)
+
+
+def rho_chart(frame: pd.DataFrame) -> alt.LayerChart:
+    """ρ_t = r_t / ‖θ_t‖ over steps, with the paper's bound 1/3 (the line keeps at least 2/3 of the norm)."""
+    data = thin_rows(frame.assign(rho=frame["residual"] / frame["param_norm"].where(frame["param_norm"] > 0)))
+    line = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=14)).encode(
+        x=alt.X("step:Q", title="step t"),
+        y=alt.Y("rho:Q", title="ρ_t = r_t / ‖θ_t‖"),
+        tooltip=[alt.Tooltip("step:Q"), alt.Tooltip("rho:Q", title="ρ_t", format=".3f"),
+                 alt.Tooltip("residual:Q", title="r_t", format=".4g"),
+                 alt.Tooltip("param_norm:Q", title="‖θ_t‖", format=".4g")],
+    )
+    bound = alt.Chart(pd.DataFrame({"rho": [1 / 3], "what": ["ρ = 1/3: the paper's bound"]})).mark_rule(
+        strokeDash=[4, 4], color="#d62728").encode(y="rho:Q", tooltip=["what:N"])
+    return (line + bound).properties(title="Share of ‖θ_t‖ off the line", height=HEIGHT)
 
 
 def boundary_chart(grid: pd.DataFrame, points: pd.DataFrame) -> alt.LayerChart:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from safetensors.torch import save_file
 
+from core import cli_experiments, cli_paper
 from core import config as config_mod
 from core.paths import alpha_grid, interpolate
 from core.run import Run
@@ -60,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override a field; the value is read as JSON when it parses, else as a string")
     train.add_argument("--out", required=True, help="folder to write into")
     train.set_defaults(func=cmd_train)
+    cli_experiments.register(sub)
+    cli_paper.register(sub)
     return parser
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 
 from core import data as data_mod
-from core import models
+from core import models, records
 from core.charts import grad_norm_points
 from core.config import TrainConfig
 from core.device import pick_device
@@ -188,6 +188,13 @@ class LiveRun:
         self._last = Snapshot(theta_init=self.theta_init, **payload)
         return self._last
 
+    def record(self, name: str):
+        """A RunRecord of the run now (a few checkpoints, metrics, straying), to keep after the worker is gone."""
+        payload = self._ask("record")
+        if payload is None:
+            raise ValueError(self._status.message)
+        return records.from_arrays(name, self.config, self._status.status, **payload)
+
     def close(self) -> None:
         """End the worker process."""
         try:
@@ -292,6 +299,11 @@ class _Worker:
                 r.train(max_steps=1)
             elif command == "hot":
                 r.set_hot(**argument)
+            elif command == "record":
+                steps, thetas = r.trajectory.view()
+                steps, checkpoints = records.checkpoint_arrays(steps, thetas, r.theta, r.step)
+                return "ok", {"steps": steps, "checkpoints": checkpoints, "metrics": r.metrics_frame(),
+                              "straying": r.straying_frame()}
             elif command == "snapshot":
                 return "ok", {
                     "config": r.config, "step": r.step, "status": self.status().status,

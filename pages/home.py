@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import require_frame
+from ui.gallery import gallery
 
 require_frame()
 
@@ -29,7 +30,17 @@ keeps every setting, so a copied link reproduces the run, seed included.
 Pause, step one update at a time, change the learning rate mid-run, or reset. A run that diverges pauses
 itself and says why. Every chart downloads as PNG or SVG, and the metrics as CSV, when the run is paused or done.
 
-The same experiments run headless: `python -m core train --config CONFIG.json --out DIR`.
+**The other pages** study finished runs (yours, or the presets' below):
+
+| Page | What it shows |
+|---|---|
+| Interpolation | The loss on straight lines: init → final, solution → solution (two seeds), a random point → final, or between two checkpoints; several runs on one axis, zoom windows, log scale. |
+| Straying | How far a run's trajectory leaves the line θ_i → θ_f, with ρ_t = r_t/‖θ_t‖ over time; and the same plot for random walks and for gradient descent on a convex problem, which show how much of its shape is geometry. |
+| Deep linear | J(w₁, w₂) = (w₁w₂ − 1)²: a saddle at the origin, a hyperbola of minima, and the quartic along any line, in closed form and numerically. |
+
+The same experiments run headless: `python -m core train --config CONFIG.json --out DIR`, and
+`python -m core --help` for the rest.
 """
 )
 st.page_link("pages/train.py", label="Go to Train", icon=":material/play_circle:")
+gallery()

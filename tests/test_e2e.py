@@ -97,3 +97,20 @@ def test_press_train_and_watch_the_charts_move(server):
         assert page.get_by_test_id("stException").count() == 0
         assert "lr=0.1" in page.url  # the sidebar state lives in the URL
         browser.close()
+
+
+def test_a_gallery_preset_trains_its_runs_and_draws_the_figure(server):
+    """Home → the Fig. 5 (left) card: two seeds train in the background, then the solution → solution curve."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.goto(server, timeout=60_000)
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+        page.get_by_role("link", name="Open Fig. 5 (left)").click()
+        expect(page.get_by_role("heading", name="Linear interpolation")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Fig. 5 (left) · Solution → solution")).to_be_visible(timeout=30_000)
+        expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(1, timeout=120_000)
+        expect(page.get_by_test_id("stDataFrame").last).to_contain_text("final →", timeout=30_000)
+        assert page.get_by_test_id("stException").count() == 0
+        assert "ip_mode=final" in page.url and "ip_min=-0.5" in page.url  # the view is in the address bar
+        browser.close()

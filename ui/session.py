@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.config import HOT_FIELDS, TrainConfig
 from core.live import LiveRun
+from ui import runs
 
 KEY = "live_run"
 
@@ -39,8 +40,10 @@ def new_run(config: TrainConfig) -> LiveRun | None:
         st.error(str(exc), icon=":material/error:")
         return old
     if old is not None:
+        runs.archive(old)  # the Interpolation and Straying pages can still use it
         old.close()
     st.session_state[KEY] = live
+    st.session_state[runs.LIVE_NAME] = runs.next_name(config)
     return live
 
 
