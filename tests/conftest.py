@@ -25,3 +25,19 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def drain_queue():
+    """For AppTest: rerun (as a page's polling fragment would) until the session's queued runs are done."""
+    import time
+
+    def drain(at, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while at.session_state["run_queue"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+            at.run()
+        assert not at.session_state["run_queue"], "queued runs did not finish"
+        at.run()
+
+    return drain

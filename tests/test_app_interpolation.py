@@ -1,6 +1,5 @@
 """AppTest for the Interpolation page: training runs from the page, endpoint modes, presets, the archive of runs."""
 
-import time
 from pathlib import Path
 
 import pytest
@@ -31,14 +30,6 @@ def _small_sidebar(at: AppTest) -> None:
     at.text_input(key="hidden").input(SMALL["hidden"]).run()
 
 
-def _drain_queue(at: AppTest, timeout: float = 90) -> None:
-    """Rerun (as the page's polling fragment would) until the queued runs are done."""
-    deadline = time.monotonic() + timeout
-    while at.session_state["run_queue"] and time.monotonic() < deadline:
-        time.sleep(0.1)
-        at.run()
-    assert not at.session_state["run_queue"], "queued runs did not finish"
-    at.run()
 
 
 def test_without_runs_the_page_says_how_to_get_one():
@@ -47,13 +38,13 @@ def test_without_runs_the_page_says_how_to_get_one():
     assert any("No runs yet" in i.value for i in at.info)
 
 
-def test_train_two_seeds_then_every_endpoint_mode_draws():
+def test_train_two_seeds_then_every_endpoint_mode_draws(drain_queue):
     at = _page()
     _small_sidebar(at)
     at.text_input(key="more_seeds").input("0,1")
     at.button[0].click()  # the form's submit button is the first button on a page with no runs drawn yet
     at.run()
-    _drain_queue(at)
+    drain_queue(at)
     assert not _errors(at)
     records = at.session_state["run_records"]
     assert len(records) == 2 and [r.config.seed for r in records.values()] == [0, 1]
@@ -80,14 +71,14 @@ def test_train_two_seeds_then_every_endpoint_mode_draws():
     assert any("must be below" in e for e in _errors(at)) and not at.exception
 
 
-def test_preset_link_trains_its_runs_and_overlays_them(monkeypatch):
+def test_preset_link_trains_its_runs_and_overlays_them(monkeypatch, drain_queue):
     small = {**presets.RELU, "steps": 40, "hidden": [8]}
     preset = presets.Preset("test-overlay", "Fig. 3", "test", "Two curves on one log axis.", "interpolation",
                             (small, {**small, "activation": "sigmoid", "lr": 0.5}),
                             {"ip_mode": "init-final", "ip_points": 21, "ip_log": True, "ip_windows": ["0–0.01"]})
     monkeypatch.setitem(presets.PRESETS, preset.name, preset)
     at = _page({"preset": preset.name})
-    _drain_queue(at)
+    drain_queue(at)
     assert not _errors(at)
     assert at.session_state["ip_runs"] == list(at.session_state["run_records"])  # both runs, overlaid
     assert at.toggle(key="ip_log").value is True and at.number_input(key="ip_points").value == 21

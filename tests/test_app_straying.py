@@ -1,6 +1,5 @@
 """AppTest for the Straying page (a run, random walks, the convex problem) and the presets of the paper pages."""
 
-import time
 from pathlib import Path
 
 import pytest
@@ -25,13 +24,6 @@ def _page(page: str, query: dict | None = None) -> AppTest:
     return at.run()
 
 
-def _drain_queue(at: AppTest, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while at.session_state["run_queue"] and time.monotonic() < deadline:
-        time.sleep(0.1)
-        at.run()
-    assert not at.session_state["run_queue"], "queued runs did not finish"
-    at.run()
 
 
 def test_straying_page_without_runs_explains_and_offers_the_comparators():
@@ -41,13 +33,13 @@ def test_straying_page_without_runs_explains_and_offers_the_comparators():
     assert at.session_state["st_view"] == "run"
 
 
-def test_fig13_preset_trains_a_run_and_checks_the_two_thirds_claim(monkeypatch):
+def test_fig13_preset_trains_a_run_and_checks_the_two_thirds_claim(monkeypatch, drain_queue):
     tiny = {**presets.MAXOUT, "steps": 60, "hidden": [16]}
     p = presets.PRESETS["fig13-straying"]
     monkeypatch.setitem(presets.PRESETS, p.name, presets.Preset(p.name, p.figure, p.title, p.caption, p.page,
                                                                 (tiny,), p.view))
     at = _page("pages/straying.py", {"preset": "fig13-straying"})
-    _drain_queue(at)
+    drain_queue(at)
     assert not _errors(at)
     assert at.selectbox(key="st_run").value == "#1 maxout [16] seed 0"
     titles = " ".join(str(c.proto.spec) for c in at.get("vega_lite_chart"))
