@@ -4,9 +4,13 @@
 
 Same model (digits MLP [256, 256] relu), same two parameter vectors and the same digits training split for all:
 
-  ours (train loss)   core.paths._split_losses on the train split: loss and error at every alpha; the first layer is
-                      linear in alpha, so X W1^T is computed twice, not once per alpha. On a CPU it goes one alpha
-                      at a time; on a GPU in batches (both paths are timed here, on this device).
+  ours (train loss)   core.paths._split_losses on the train split: loss and error at every alpha, its default path on
+                      this device. On a CPU that is the piecewise walk of core.fast_interp (relu: layer 2's
+                      pre-activation is a quadratic in alpha between sign switches of layer 1, updated per switch);
+                      on a GPU the batched direct path.
+  piecewise / direct  the two methods forced (method="piecewise" / "direct"; direct goes one alpha at a time on a
+                      CPU, in batches on a GPU; the first layer is linear in alpha, so X W1^T is computed twice, not
+                      once per alpha, by both), and the direct path's other batching as a diagnostic.
   ours (interpolate)  core.paths.interpolate, what the app calls: train and validation split, loss and error.
   loss-landscapes     loss_landscapes.linear_interpolation(start, end, Loss(cross_entropy, x_train, y_train), steps)
                       on an equivalent nn.Sequential loaded from the same flat vectors; train loss only.
@@ -14,7 +18,9 @@ Same model (digits MLP [256, 256] relu), same two parameter vectors and the same
 
 The headline ratio is ours (train loss) vs loss-landscapes: the same split and the same number of points. Everything
 runs in this one process, alternating, and the best of the repeats is compared. The curves are cross-checked where their
-alphas coincide, and the achieved GFLOP/s is compared with the measured throughput of torch.mm on this machine.
+alphas coincide, and the achieved GFLOP/s is compared with the measured throughput of torch.mm on this machine. The
+piecewise walk does far fewer FLOPs than a forward pass per alpha, so for it both the FLOPs it actually does and an
+"effective" rate (the full-forward FLOPs of loss-landscapes divided by its time) are reported.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import loss_landscapes
 from loss_landscapes.metrics import Loss
 
-from core import paths
+from core import fast_interp, paths
 from core.config import TrainConfig
 from core.data import make_dataset
 from core.device import pick_device
@@ -165,8 +171,16 @@ def main() -> None:
         return paths.interpolate(spec, theta0, theta1, data, grid)
 
     def ours_other_path():
-        """Diagnostic: the path this device does not use by default (batched on a CPU, one alpha at a time on a GPU)."""
-        return paths._split_losses(spec, theta0, theta1, grid_t, x, y, batched=device.type == "cpu")[0]
+        """Diagnostic: the direct path's batching this device does not use by default (batched on a CPU, one alpha at a
+        time on a GPU)."""
+        return paths._split_losses(spec, theta0, theta1, grid_t, x, y, batched=device.type == "cpu",
+                                   method="direct")[0]
+
+    def piecewise():
+        return paths._split_losses(spec, theta0, theta1, grid_t, x, y, method="piecewise")[0]
+
+    def direct():
+        return paths._split_losses(spec, theta0, theta1, grid_t, x, y, method="direct")[0]
 
     def ll(start_model):
         # deepcopy_model=False, the library's default: it steps the start model's own parameters in place, so a fresh
@@ -182,11 +196,17 @@ def main() -> None:
         "loss-landscapes": (ll, lambda: to_sequential(spec, theta0)),
         "naive": (naive, None),
         "ours-other": (ours_other_path, None),
+        "piecewise": (piecewise, None),
+        "direct": (direct, None),
     }
     race(contenders, 1, device)  # warm-up
     times, res = race(contenders, args.repeats, device)
     best = {name: min(ts) for name, ts in times.items()}
     curve_ours, frame, curve_ll, curve_naive = res["ours"], res["interpolate"], res["loss-landscapes"], res["naive"]
+    curve_pw, curve_direct = res["piecewise"], res["direct"]
+    stats = {}
+    pw_loss, pw_error = fast_interp.split_losses_piecewise(spec, theta0, theta1, grid_t, x, y, stats)
+    direct_error = paths._split_losses(spec, theta0, theta1, grid_t, x, y, method="direct")[1]
 
     # Cross-checks: against our grid k / (steps - 1) only alpha = 1 coincides with the library's, so our batched path is
     # also run on the library's own alphas to compare all of its points.
@@ -195,6 +215,8 @@ def main() -> None:
     drift = max((p - q).abs().max().item() for p, q in zip(start_after.parameters(), end_model.parameters()))
     ll_t = torch.as_tensor(ll_alphas, dtype=theta0.dtype, device=device)
     ours_on_ll = paths._split_losses(spec, theta0, theta1, ll_t, x, y)[0]
+    pw_on_ll = paths._split_losses(spec, theta0, theta1, ll_t, x, y, method="piecewise")[0]
+    direct_on_ll = paths._split_losses(spec, theta0, theta1, ll_t, x, y, method="direct")[0]
 
     # FLOPs on the train split: our first layer twice (theta0 and theta1), the rest once per alpha; a full forward per
     # alpha for loss-landscapes and the naive loop. Elementwise work (interpolation, relu, softmax) is not counted.
@@ -204,6 +226,16 @@ def main() -> None:
     rest = n * 2 * n_tr * (h1 * h2 + h2 * c)
     flops_ours = first + rest
     flops_full = n * 2 * n_tr * (d_in * h1 + h1 * h2 + h2 * c)
+    # The piecewise walk: the same first layer; one product [u0; u1] (2N x h1) @ [W2^T, D2^T] (h1 x 2 h2) for A, B, C,
+    # and the same per row recomputed exactly; per switch of a layer-1 entry its embedding_bag (2 weighted rows of
+    # 3 h2: 12 h2 FLOPs) and the index_add_ of its bag (3 h2 at most); per alpha A + a B + a^2 C plus the units' mean
+    # part (6 per element) and layer 3.
+    flips, refreshed = stats["flips"], stats["refreshed"]
+    pw_parts = {"first layer x2": first, "anchor product": 2 * (2 * n_tr) * h1 * (2 * h2),
+                f"{refreshed:,} rows recomputed": 2 * (2 * refreshed) * h1 * (2 * h2),
+                f"{flips:,} switches": flips * 15 * h2, "A + aB + a^2C": n * 6 * n_tr * h2,
+                "layer 3": n * 2 * n_tr * h2 * c}
+    flops_pw = sum(pw_parts.values())
     peak = matmul_gflops((2048, 2048, 2048), args.repeats, device)
     peak_layer = matmul_gflops((n_tr, h1, h2), args.repeats, device)
 
@@ -230,6 +262,13 @@ def main() -> None:
           f"J(theta1) = {curve_ours[-1]:.4f}, J(theta0) = {curve_ours[0]:.4f} (absent from loss-landscapes' curve)")
     print(f"  interpolate()'s train_loss vs ours                 : max |diff| "
           f"{np.abs(frame['train_loss'].to_numpy() - curve_ours).max():.2e}")
+    print(f"  piecewise vs direct, all {n} alphas                : max |diff| "
+          f"{np.abs(curve_pw - curve_direct).max():.2e} (loss), {np.abs(pw_error - direct_error).max():.2e} (error)")
+    print(f"  piecewise vs naive loop, all {n} alphas            : max |diff| "
+          f"{np.abs(curve_pw - curve_naive).max():.2e}")
+    for label, curve in (("piecewise", pw_on_ll), ("direct", direct_on_ll)):
+        print(f"  {label:<9} run on loss-landscapes' {n} alphas vs it: max |diff| "
+              f"{np.abs(curve - curve_ll).max():.2e}")
 
     def row(label: str, name: str) -> str:
         return f"  {label:<52}: {best[name] * 1e3:8.1f} ms  (all: {', '.join(f'{t * 1e3:.0f}' for t in times[name])})"
@@ -237,30 +276,44 @@ def main() -> None:
     on_cpu = device.type == "cpu"
     default_path, other_path = ("one alpha at a time", "batched") if on_cpu else ("batched", "one at a time")
     print("times:")
-    print(row(f"ours, _split_losses train loss+error ({default_path})", "ours"))
+    print(row(f"ours, _split_losses train loss+error ({'piecewise' if on_cpu else default_path})", "ours"))
+    print(row("ours, method='piecewise' (forced)", "piecewise"))
+    print(row(f"ours, method='direct' ({default_path}, the old default)", "direct"))
     print(row("ours, interpolate(): train+val, loss+error", "interpolate"))
     print(row("loss-landscapes linear_interpolation, train loss", "loss-landscapes"))
     print(row("naive loop of core.models.evaluate, train loss+error", "naive"))
-    print(row(f"diagnostic: ours, {other_path}", "ours-other"))
+    print(row(f"diagnostic: ours, direct, {other_path}", "ours-other"))
     print("ratios (same split and point count unless noted):")
     print(f"  speedup ours (train) vs loss-landscapes             : {best['loss-landscapes'] / best['ours']:5.2f}x  "
           f"(issue #2: > 1x; issue #3 asks >= 2x)")
     print(f"  speedup interpolate() (train+val) vs loss-landscapes (train only): "
           f"{best['loss-landscapes'] / best['interpolate']:5.2f}x")
     print(f"  speedup ours (train) vs naive loop                  : {best['naive'] / best['ours']:5.2f}x")
-    print(f"  speedup ours, {other_path}, vs loss-landscapes : "
+    print(f"  speedup ours, direct, {other_path}, vs loss-landscapes : "
           f"{best['loss-landscapes'] / best['ours-other']:5.2f}x  (diagnostic)")
-    print(f"  FLOP-count bound on ours vs loss-landscapes at equal GFLOP/s: {flops_full / flops_ours:5.2f}x")
+    print(f"  speedup piecewise vs loss-landscapes               : {best['loss-landscapes'] / best['piecewise']:5.2f}x")
+    print(f"  speedup direct vs loss-landscapes                  : {best['loss-landscapes'] / best['direct']:5.2f}x")
+    print(f"  speedup piecewise vs direct                        : {best['direct'] / best['piecewise']:5.2f}x")
+    print(f"  FLOP-count bound on ours vs loss-landscapes at equal GFLOP/s: {flops_full / flops_ours:5.2f}x (direct), "
+          f"{flops_full / flops_pw:5.2f}x (piecewise)")
     print("throughput (float32 matmul FLOPs only):")
     print(f"  torch.mm 2048 x 2048 x 2048                         : {peak:8.1f} GFLOP/s  (the machine's measure)")
     print(f"  torch.mm {n_tr} x {h1} x {h2} (one layer-2 product)      : {peak_layer:8.1f} GFLOP/s")
-    for label, name, flops in (("ours", "ours", flops_ours), (f"ours, {other_path}", "ours-other", flops_ours),
+    for label, name, flops in (("direct", "direct", flops_ours), (f"direct, {other_path}", "ours-other", flops_ours),
+                               ("piecewise", "piecewise", flops_pw),
                                ("loss-landscapes", "loss-landscapes", flops_full)):
         rate = flops / best[name] / 1e9
         print(f"  {label:<20}: {flops / 1e9:6.2f} GFLOP in {best[name] * 1e3:7.1f} ms = {rate:6.1f} GFLOP/s = "
               f"{rate / peak:4.0%} of the 2048^3 mm")
-    print(f"  (ours = {first / 1e9:.3f} GFLOP first layer x2 + {rest / 1e9:.2f} GFLOP layers 2-3 x{n}; "
+    print(f"  (direct = {first / 1e9:.3f} GFLOP first layer x2 + {rest / 1e9:.2f} GFLOP layers 2-3 x{n}; "
           f"a full forward x{n} would be {flops_full / 1e9:.2f})")
+    print(f"  (piecewise = {' + '.join(f'{v / 1e9:.3f} {k}' for k, v in pw_parts.items())} GFLOP, the work it "
+          f"actually does, elementwise and scatter FLOPs included: {flops_full / flops_pw:.0f}x fewer than a forward "
+          f"pass per alpha, but mostly memory-bound, so its rate is far below the mm's by nature)")
+    rate = flops_full / best["piecewise"] / 1e9
+    print(f"  piecewise, effective: the {flops_full / 1e9:.2f} GFLOP of a full forward x{n} in "
+          f"{best['piecewise'] * 1e3:.1f} ms = {rate:6.1f} GFLOP/s = {rate / peak:4.0%} of the 2048^3 mm")
+    print("  (effective: what a forward pass per alpha would have needed, not the FLOPs the walk did)")
 
 
 if __name__ == "__main__":

@@ -49,17 +49,31 @@ def _logits_many(spec: MLP, p0, d, z0, dz, a: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _split_losses(spec: MLP, theta0, theta1, alphas, x, y, batched: bool | None = None):
+def _split_losses(spec: MLP, theta0, theta1, alphas, x, y, batched: bool | None = None, method: str | None = None):
     """Mean loss and error at every alpha on one split.
 
     theta(a) = theta0 + a * d with d = theta1 - theta0. The first layer is linear in a, so its output
     X W1(a)^T + b1(a) = z0 + a * dz costs one fused pass per alpha instead of a matrix product.
     batched=None picks by device: one alpha at a time on a CPU (cache-sized work, plain matrix products),
     batches of about GPU_CHUNK_ELEMENTS elements elsewhere.
+    method: "direct" (the above), "piecewise" (core.fast_interp: relu/linear/maxout with a hidden layer, where the
+    second layer is a quadratic in a between sign switches, so no per-alpha product over the first hidden layer),
+    or "auto" (None: fast_interp.METHOD): piecewise where it applies, the parameters are finite (a diverged run keeps
+    the direct path's NaN/inf semantics) and the direct path would go one alpha at a time (a CPU, or batched=False);
+    the batched direct path otherwise: a GPU's default, a few large products rather than the walk's many small steps.
     """
+    from core import fast_interp  # the piecewise walk, used by this function only
+
+    batch = x.device.type != "cpu" if batched is None else batched
+    method = method or fast_interp.METHOD
+    walk = method == "auto" and not batch and fast_interp.supports(spec) and fast_interp.finite(theta0, theta1)
+    if method == "piecewise" or walk:
+        return fast_interp.split_losses_piecewise(spec, theta0, theta1, alphas, x, y)
+    if method not in ("auto", "direct"):
+        raise ValueError(f"method must be auto, direct or piecewise, not {method!r}")
     p0, d = spec.split(theta0), spec.split(theta1 - theta0)
     z0, dz = F.linear(x, p0[0], p0[1]), F.linear(x, d[0], d[1])  # (N, units1) each
-    if not (x.device.type != "cpu" if batched is None else batched):
+    if not batch:
         logits = [_logits_one(spec, p0, d, z0, dz, a)[None] for a in alphas.tolist()]
     else:
         chunk = max(1, GPU_CHUNK_ELEMENTS // (len(y) * max(w[0] for w, _ in spec.shapes)))
