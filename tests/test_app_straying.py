@@ -1,5 +1,6 @@
 """AppTest for the Straying page (a run, random walks, the convex problem) and the presets of the paper pages."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,20 @@ def test_home_gallery_links_every_preset():
     assert not _errors(at)
     for p in presets.PRESETS.values():
         assert f"preset={p.name}" in text, p.name
+
+
+def test_a_training_run_is_drawn_live_from_its_snapshot():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/train.py").run()
+    at.number_input(key="steps").set_value(1_000_000).run()
+    at.button(key="train_start").click().run()
+    live = at.session_state["live_run"]
+    try:
+        time.sleep(1)
+        at.switch_page("pages/straying.py").run()
+        assert not _errors(at)
+        assert at.selectbox(key="st_run").value == "#1 tanh [32, 32] seed 0"
+        assert "(running)" in " ".join(c.value for c in at.caption)
+        assert len(at.get("vega_lite_chart")) == 2
+    finally:
+        live.close()

@@ -6,7 +6,10 @@ time in worker processes (core.live), advanced by whichever page is open; each b
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
+import torch
 
 from core.config import TrainConfig
 from core.live import CapacityError, LiveRun
@@ -42,7 +45,8 @@ def archive(live: LiveRun) -> None:
     name = st.session_state.get(LIVE_NAME)
     try:
         if name and live.touch().step > 0:
-            keep(live.record(name))
+            record = live.record(name)
+            keep(dataclasses.replace(record, status="paused") if record.status == "running" else record)
     except ValueError:  # its worker is gone; nothing to keep
         pass
 
@@ -65,6 +69,20 @@ def train_page_record() -> RunRecord | None:
         return None if cached is None else cached[1]
     st.session_state["live_record"] = ((id(live), status.step, status.status), record)
     return record
+
+
+def train_page_view() -> RunRecord | None:
+    """A light record of the Train page's run for redrawing while it trains: its live snapshot (float32 straying,
+    refreshed at most once a second by the worker) with θ_i and θ now as the only checkpoints."""
+    live, name = st.session_state.get("live_run"), st.session_state.get(LIVE_NAME)
+    if live is None or name is None:
+        return None
+    try:
+        snap = live.snapshot()
+    except ValueError:
+        return None
+    ends = torch.stack([snap.theta_init.cpu().float(), snap.theta.cpu().float()])
+    return RunRecord(name, snap.config, snap.status, (0, snap.step), ends, snap.metrics, snap.straying)
 
 
 def available() -> dict[str, RunRecord]:

@@ -57,7 +57,7 @@ def run_section(records: dict, wanted: list[str] | None) -> None:
 
     @st.fragment(run_every=LIVE_EVERY if live else None)
     def _draw() -> None:
-        record = runs.available().get(name, records[name]) if live else records[name]
-        draw(record)
+        view = runs.train_page_view() if live else None
+        draw(view if view is not None and view.name == name else records[name])
 
     _draw()
