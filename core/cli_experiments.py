@@ -19,14 +19,6 @@ from core.run import Run
 CURVE_COLUMNS = ["alpha", "train_loss", "val_loss", "train_error", "val_error"]
 
 
-def write_figure(chart, out: Path, name: str, png: bool, svg: bool) -> None:
-    """name.png and/or name.svg in out, made by the chart function the app draws with."""
-    if png:
-        (out / f"{name}.png").write_bytes(charts.to_png(chart))
-    if svg:
-        (out / f"{name}.svg").write_text(charts.to_svg(chart), encoding="utf-8")
-
-
 def load_run_dir(path: str) -> records.RunRecord:
     """A record (theta_init and theta_final) of a folder written by `python -m core train`."""
     folder = Path(path)
@@ -69,7 +61,7 @@ def cmd_interpolate(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     frame[CURVE_COLUMNS].to_csv(out / "interpolation.csv", index=False)
-    write_figure(charts.curves_chart(frame, title=pair.label), out, "interpolation", args.png, args.svg)
+    cli_paper.save_figures({"interpolation": charts.curves_chart(frame, title=pair.label)}, out, args.png, args.svg)
     table = interpolation.curve_table(frame)
     for row in table.itertuples():
         print(f"{row.split}: monotone {row.monotone}, max bump {row.max_bump:.4g} at α = {row.bump_alpha:.4g}, "
@@ -87,7 +79,7 @@ def _train(preset, out: Path) -> list[records.RunRecord]:
     for i, config in enumerate(preset.configs(), start=1):
         run = Run(config)
         run.train()
-        name = f"#{i} {config.activation} {list(config.hidden)} seed {config.seed}"
+        name = records.short_name(config, i)
         print(f"trained {name}: {run.step} steps, {run.status}", flush=True)
         if run.status != "done":
             raise ValueError(f"{name} did not finish: {run.message}")
@@ -108,7 +100,7 @@ def _interpolation_preset(preset, out: Path, png: bool, svg: bool) -> None:
         if title == "main":
             interpolation.curve_table(frame, quantity).to_csv(out / "curve_metrics.csv", index=False)
         chart = charts.curves_chart(frame, quantity, splits, bool(view.get("ip_log")), title=preset.title)
-        write_figure(chart, out, name, png, svg)
+        cli_paper.save_figures({name: chart}, out, png, svg)
 
 
 def _straying_preset(preset, out: Path, png: bool, svg: bool) -> None:
@@ -119,8 +111,8 @@ def _straying_preset(preset, out: Path, png: bool, svg: bool) -> None:
         s = straying_summary(record.straying)
         print(f"max residual {s['max_residual']:.4g}, max rho {s['max_rho']:.3f}, "
               f"2/3 of the norm kept: {s['two_thirds_holds']}")
-        write_figure(charts.straying_chart(record.straying), out, "straying", png, svg)
-        write_figure(charts.rho_chart(record.straying), out, "straying_rho", png, svg)
+        cli_paper.save_figures({"straying": charts.straying_chart(record.straying),
+                                "straying_rho": charts.rho_chart(record.straying)}, out, png, svg)
         return
     if view.get("st_view") == "random-walk":
         frame = cli_paper.write_random_walk(out, comparators.parse_dims(view["rw_dims"]), png=png, svg=svg)

@@ -74,6 +74,12 @@ def from_run(run, name: str) -> RunRecord:
     return from_arrays(name, run.config, run.status, steps, picked, run.metrics_frame(), run.straying_frame())
 
 
+def short_name(config, number: int) -> str:
+    """'#3 relu [256, 256] seed 1': a run's label in tables, legends and the CLI's output."""
+    net = f"{config.activation} {list(config.hidden)}" if config.hidden else "logistic"
+    return f"#{number} {net} seed {config.seed}"
+
+
 def describe(config) -> str:
     """A short label for a run's settings: 'relu [256, 256] on digits, momentum ε=0.05, seed 0'."""
     net = f"{config.activation} {list(config.hidden)}" if config.hidden else "logistic regression"

@@ -13,7 +13,7 @@ import torch
 
 from core.config import TrainConfig
 from core.live import CapacityError, LiveRun
-from core.records import RunRecord, describe
+from core.records import RunRecord, describe, short_name
 
 RECORDS, QUEUE, COUNTER, LIVE_NAME = "run_records", "run_queue", "run_counter", "live_run_name"
 MAX_RECORDS = 12  # kept runs per session (each holds at most 17 checkpoints)
@@ -23,8 +23,7 @@ def next_name(config: TrainConfig) -> str:
     """'#3 relu [256, 256] seed 1': numbered in the order runs are made in this session."""
     n = st.session_state.get(COUNTER, 0) + 1
     st.session_state[COUNTER] = n
-    net = f"{config.activation} {list(config.hidden)}" if config.hidden else "logistic"
-    return f"#{n} {net} seed {config.seed}"
+    return short_name(config, n)
 
 
 def kept() -> dict[str, RunRecord]:
