@@ -7,11 +7,13 @@ import json
 import sys
 from pathlib import Path
 
+import torch
 from safetensors.torch import save_file
 
 from core import cli_experiments, cli_paper
 from core import config as config_mod
 from core.paths import alpha_grid, interpolate
+from core.records import checkpoint_arrays
 from core.run import Run
 
 
@@ -25,7 +27,11 @@ def resolve_config(config_path: str | None, overrides: list[str]) -> config_mod.
 
 
 def write_outputs(run: Run, out: Path) -> None:
-    """config.json, metrics.csv, interpolation.csv, straying.csv and params.safetensors in out."""
+    """config.json, metrics.csv, interpolation.csv, straying.csv and params.safetensors in out.
+
+    params.safetensors holds theta_init and theta_final (float32, or the run's dtype), plus `checkpoints` (K, P)
+    float32 and `checkpoint_steps` (K,): up to 17 points of the trajectory, the first at step 0 and the last at
+    the final step."""
     out.mkdir(parents=True, exist_ok=True)
     c = run.config
     (out / "config.json").write_text(json.dumps(c.to_dict(), indent=2) + "\n", encoding="utf-8")
@@ -34,7 +40,10 @@ def write_outputs(run: Run, out: Path) -> None:
     alphas = alpha_grid(c.interp_min, c.interp_max, c.interp_points)
     interpolate(run.spec, run.theta_init, run.theta, run.data, alphas).to_csv(out / "interpolation.csv", index=False)
     run.straying_frame().to_csv(out / "straying.csv", index=False)
-    save_file({"theta_init": run.theta_init.cpu().contiguous(), "theta_final": run.theta.cpu().contiguous()},
+    steps, thetas = run.trajectory.view()
+    steps, checkpoints = checkpoint_arrays(steps, thetas, run.theta, run.step)
+    save_file({"theta_init": run.theta_init.cpu().contiguous(), "theta_final": run.theta.cpu().contiguous(),
+               "checkpoints": torch.from_numpy(checkpoints), "checkpoint_steps": torch.tensor(steps)},
               str(out / "params.safetensors"), metadata={"config": json.dumps(c.to_dict()), "step": str(run.step)})
 
 

@@ -38,8 +38,20 @@ def load_run_dir(path: str) -> records.RunRecord:
     if len(theta0) != spec.n_params or len(theta1) != spec.n_params:
         raise ValueError(f"{path}/params.safetensors holds {len(theta1):,} parameters, but its config's network "
                          f"has {spec.n_params:,}")
-    return records.from_arrays(folder.name or path, config, "done", (0, 1), torch.stack([theta0, theta1]).numpy(),
-                               pd.DataFrame(), pd.DataFrame())
+    steps, thetas = _checkpoints(path, params, theta0, theta1)
+    metrics = pd.read_csv(folder / "metrics.csv") if (folder / "metrics.csv").is_file() else pd.DataFrame()
+    return records.from_arrays(folder.name or path, config, "done", steps, thetas, metrics, pd.DataFrame())
+
+
+def _checkpoints(path: str, params: dict, theta0: torch.Tensor, theta1: torch.Tensor):
+    """(steps, (K, P) array) of the saved trajectory; folders from before checkpoints were saved give (0, 1)."""
+    if "checkpoints" not in params or "checkpoint_steps" not in params:
+        return (0, 1), torch.stack([theta0, theta1]).numpy()
+    thetas, steps = params["checkpoints"].float(), params["checkpoint_steps"].reshape(-1).tolist()
+    if thetas.ndim != 2 or thetas.shape != (len(steps), len(theta0)) or steps != sorted(set(steps)) or steps[0] != 0:
+        raise ValueError(f"{path}/params.safetensors has malformed checkpoints: expected (K, {len(theta0):,}) "
+                         "parameters at K increasing steps starting at 0")
+    return steps, thetas.numpy()
 
 
 def cmd_interpolate(args) -> int:

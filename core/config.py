@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 
 DATASET_NAMES = ("moons", "circles", "spirals", "xor", "blobs", "digits")
 ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "linear", "maxout")
-OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adam", "newton")
+OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adam", "newton", "saddle-free")
 DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
 MAX_WIDTH = 1024
 MAX_DEPTH = 6
@@ -31,7 +31,7 @@ class TrainConfig:
     optimizer: str = "momentum"  # one of OPTIMIZER_NAMES
     lr: float = 0.05  # learning rate epsilon
     momentum: float = 0.9  # mu of momentum and nesterov (beta1 of adam)
-    damping: float = 0.1  # lambda of damped Newton: step = -lr (H + lambda I)^-1 g
+    damping: float = 0.1  # lambda of Newton: step = -lr (H + lambda I)^-1 g; saddle-free: (|H| + lambda I)^-1
     batch_size: int = 32  # minibatch size; 0 means the full training split
     steps: int = 3000  # optimizer steps in the run
     clip_norm: float = 0.0  # clip the gradient to this L2 norm; 0 = off

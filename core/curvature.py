@@ -108,15 +108,6 @@ def top_eigenvalue(loss, theta: torch.Tensor, tol: float = 1e-3, max_iterations:
     return float(run.ritz[-1]), run.vectors[:, -1], run.iterations
 
 
-def saddle_free_direction(g: torch.Tensor, hessian: torch.Tensor, damping: float) -> torch.Tensor:
-    """(|H| + λI)⁻¹ g, with |H| = V|Λ|Vᵀ: Newton's step with every negative curvature turned positive (SPEC §6)."""
-    values, vectors = torch.linalg.eigh(0.5 * (hessian + hessian.T))
-    scale = values.abs() + damping
-    if bool((scale <= 0).any()):
-        raise ValueError("|H| + λI is singular: a zero curvature with no damping. Raise the damping λ.")
-    return vectors @ ((vectors.T @ g) / scale)
-
-
 def hessian_index(eigenvalues: torch.Tensor, tol: float = 1e-8) -> float:
     """The index: the fraction of eigenvalues below −tol·max|λ| (negative curvature directions)."""
     scale = float(eigenvalues.abs().max()) if eigenvalues.numel() else 0.0

@@ -95,11 +95,37 @@ def newton_direction(g: torch.Tensor, hessian: torch.Tensor, damping: float) -> 
     return (evecs @ ((evecs.T @ g.double()) / shifted)).to(g.dtype)
 
 
-def _newton_update(g, state, theta, hp, hessian=None):
+def saddle_free_direction(g: torch.Tensor, hessian: torch.Tensor, damping: float) -> torch.Tensor:
+    """(|H| + damping I)^-1 g with |H| = V|Λ|Vᵀ (Dauphin et al. 2014), in float64: Newton's step with every
+    negative curvature turned positive, so that it moves away from a saddle along the directions Newton
+    moves towards it. A zero curvature with no damping is a ValueError."""
+    h = hessian.double()
+    evals, evecs = torch.linalg.eigh(0.5 * (h + h.T))
+    scale = evals.abs() + damping
+    top = scale.max()
+    if not torch.isfinite(top) or scale.min() <= len(g) * torch.finfo(hessian.dtype).eps * top:
+        raise ValueError(
+            f"The saddle-free step is undefined here: |H| + {damping:g} I is singular (a zero curvature). "
+            "Raise the damping."
+        )
+    return (evecs @ ((evecs.T @ g.double()) / scale)).to(g.dtype)
+
+
+def _with_decay(g, theta, hp, hessian):
     if hp.weight_decay:
         g = g + hp.weight_decay * theta
         hessian = hessian + hp.weight_decay * torch.eye(len(g), dtype=hessian.dtype, device=g.device)
+    return g, hessian
+
+
+def _newton_update(g, state, theta, hp, hessian=None):
+    g, hessian = _with_decay(g, theta, hp, hessian)
     return -hp.lr * newton_direction(g, hessian, hp.damping), state
+
+
+def _saddle_free_update(g, state, theta, hp, hessian=None):
+    g, hessian = _with_decay(g, theta, hp, hessian)
+    return -hp.lr * saddle_free_direction(g, hessian, hp.damping), state
 
 
 OPTIMIZERS: dict[str, Optimizer] = {
@@ -108,6 +134,7 @@ OPTIMIZERS: dict[str, Optimizer] = {
     "nesterov": _make_sgd(True, True),
     "adam": Optimizer(_adam_init, _adam_update),
     "newton": Optimizer(lambda theta: NoState(), _newton_update, needs_hessian=True),
+    "saddle-free": Optimizer(lambda theta: NoState(), _saddle_free_update, needs_hessian=True),
 }
 
 DESCRIPTIONS = {
@@ -116,6 +143,7 @@ DESCRIPTIONS = {
     "nesterov": "Nesterov momentum (torch.optim.SGD with nesterov=True)",
     "adam": "Adam, as torch.optim.Adam (beta1 = momentum, beta2 = 0.999)",
     "newton": "damped Newton: theta -= lr (H + damping I)^-1 g, exact Hessian of the minibatch loss",
+    "saddle-free": "saddle-free Newton: theta -= lr (|H| + damping I)^-1 g, |H| with absolute eigenvalues",
 }
 
 
@@ -123,9 +151,9 @@ def check_newton_size(n_params: int) -> None:
     """Refuse an exact Hessian that would not fit comfortably."""
     if n_params > NEWTON_MAX_PARAMS:
         raise ValueError(
-            f"Newton's method needs the exact {n_params} x {n_params} Hessian; this model has {n_params} "
-            f"parameters and the limit is {NEWTON_MAX_PARAMS}. Use fewer or narrower hidden layers, "
-            "or another optimizer."
+            f"Newton's method (and saddle-free Newton) needs the exact {n_params} x {n_params} Hessian; this "
+            f"model has {n_params} parameters and the limit is {NEWTON_MAX_PARAMS}. Use fewer or narrower "
+            "hidden layers, or another optimizer."
         )
 
 

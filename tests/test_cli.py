@@ -136,7 +136,12 @@ def test_straying_csv_against_saved_parameters(cli_runs):
     out = cli_runs["good_a"]["out"]
     stray = pd.read_csv(out / "straying.csv")
     params = load_file(str(out / "params.safetensors"))
-    assert set(params) == {"theta_init", "theta_final"}
+    assert set(params) == {"theta_init", "theta_final", "checkpoints", "checkpoint_steps"}
+    steps = params["checkpoint_steps"].tolist()
+    assert steps[0] == 0 and steps[-1] == 60 and len(steps) <= 17 and steps == sorted(set(steps))
+    assert torch.equal(params["checkpoints"][0], params["theta_init"].float())
+    assert torch.equal(params["checkpoints"][-1], params["theta_final"].float())
+    assert set(steps) <= set(stray.step)  # the checkpoints are points of the stored trajectory
     assert list(stray.columns) == ["step", "projection", "residual", "param_norm"]
     assert stray.step.iloc[0] == 0 and stray.step.iloc[-1] == 60
     length = float(torch.linalg.vector_norm(params["theta_final"].double() - params["theta_init"].double()))

@@ -51,11 +51,11 @@ def _optimizer_ui() -> dict:
         v["lr"] = st.number_input("Learning rate ε", 1e-5, 1000.0, D.lr, format="%.4g", key="lr",
                                   help="Can change while training.", **URL)
         v["momentum"] = st.slider("Momentum μ (Adam: β₁)", 0.0, 0.999, D.momentum, 0.01, key="momentum",
-                                  disabled=v["optimizer"] in ("sgd", "newton"), **URL)
+                                  disabled=v["optimizer"] in ("sgd", "newton", "saddle-free"), **URL)
         v["damping"] = st.number_input("Newton damping λ", 0.0, 1e6, D.damping, format="%.4g", key="damping",
-                                       disabled=v["optimizer"] != "newton",
-                                       help=f"Step −ε(H + λI)⁻¹g. Exact Hessian: at most {NEWTON_MAX_PARAMS} "
-                                       "parameters.", **URL)
+                                       disabled=v["optimizer"] not in ("newton", "saddle-free"),
+                                       help="Newton: step −ε(H + λI)⁻¹g; saddle-free Newton: −ε(|H| + λI)⁻¹g. "
+                                       f"Both use the exact Hessian: at most {NEWTON_MAX_PARAMS} parameters.", **URL)
         v["batch_size"] = st.number_input("Batch size (0 = full batch)", 0, 200_000, D.batch_size, key="batch_size",
                                           **URL)
         v["steps"] = st.number_input("Steps", 1, 10_000_000, D.steps, 100, key="steps", **URL)
