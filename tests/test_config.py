@@ -16,7 +16,7 @@ def test_defaults_are_valid_and_match_the_spec_choices():
     c = TrainConfig()
     assert c == DEFAULT
     assert c.interp_min <= 0.0 and c.interp_max >= 1.0
-    assert set(config_mod.OPTIMIZER_NAMES) == {"sgd", "momentum", "nesterov", "adam", "newton"}
+    assert set(config_mod.OPTIMIZER_NAMES) == {"sgd", "momentum", "nesterov", "adam", "newton", "saddle-free"}
     assert set(config_mod.ACTIVATION_NAMES) == {"relu", "tanh", "sigmoid", "linear", "maxout"}
 
 
