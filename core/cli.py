@@ -10,20 +10,11 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from core import cli_experiments, cli_paper
+from core import cli_curvature, cli_experiments, cli_paper
 from core import config as config_mod
 from core.paths import alpha_grid, interpolate
 from core.records import checkpoint_arrays
 from core.run import Run
-
-
-def resolve_config(config_path: str | None, overrides: list[str]) -> config_mod.TrainConfig:
-    """The config file (optional) with --set overrides applied, validated."""
-    values = config_mod.load_json(config_path) if config_path else {}
-    for item in overrides:
-        key, value = config_mod.parse_set(item)
-        values[key] = value
-    return config_mod.from_dict(values)
 
 
 def write_outputs(run: Run, out: Path) -> None:
@@ -48,7 +39,7 @@ def write_outputs(run: Run, out: Path) -> None:
 
 
 def cmd_train(args) -> int:
-    config = resolve_config(args.config, args.set)
+    config = config_mod.resolve(args.config, args.set)
     run = Run(config)
     run.train()
     write_outputs(run, Path(args.out))
@@ -72,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=cmd_train)
     cli_experiments.register(sub)
     cli_paper.register(sub)
+    cli_curvature.register(sub)
     return parser
 
 

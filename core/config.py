@@ -36,6 +36,7 @@ class TrainConfig:
     steps: int = 3000  # optimizer steps in the run
     clip_norm: float = 0.0  # clip the gradient to this L2 norm; 0 = off
     weight_decay: float = 0.0  # L2 penalty coefficient (added to the gradient, as torch.optim)
+    curvature_monitor: bool = False  # eq. 8.10 every step (gTg, gHg, ratio) and lambda_max at logged rows
     log_every: int = 0  # steps between full-split evaluations; 0 = auto (about 5% of the compute, >= 20 rows)
     device: str = "auto"  # auto = cuda, then mps, then cpu
     interp_min: float = 0.0  # alpha range of the interpolation curve...
@@ -58,7 +59,7 @@ class TrainConfig:
 
 
 FIELD_TYPES = {f.name: f.type for f in fields(TrainConfig)}
-HOT_FIELDS = ("lr", "momentum", "damping", "clip_norm", "weight_decay", "steps")
+HOT_FIELDS = ("lr", "momentum", "damping", "clip_norm", "weight_decay", "steps", "curvature_monitor")
 """Fields a running run picks up without restarting."""
 
 
@@ -106,6 +107,8 @@ def validate(c: TrainConfig) -> None:
     _check_number("steps", c.steps, int, 1, 10_000_000)
     _check_number("clip_norm", c.clip_norm, float, 0)
     _check_number("weight_decay", c.weight_decay, float, 0, 100)
+    if not isinstance(c.curvature_monitor, bool):
+        _fail("curvature_monitor", "true or false", c.curvature_monitor)
     _check_number("log_every", c.log_every, int, 0)
     _check_number("interp_min", c.interp_min, float, -10, 0)
     _check_number("interp_max", c.interp_max, float, 1, 11)
@@ -131,6 +134,8 @@ def _coerce(name: str, value):
             value = json.loads(value)
         except json.JSONDecodeError:
             _fail(name, f"a{'n integer' if kind == 'int' else ' number'}", value)
+    if kind == "bool" and isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
     if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if kind == "int" and isinstance(value, float) and value.is_integer():
@@ -173,6 +178,15 @@ def load_json(path: str) -> dict:
     if not isinstance(data, dict):
         raise ValueError(f"config file {path!r} must hold one flat JSON object")
     return data
+
+
+def resolve(config_path: str | None, overrides: list[str]) -> TrainConfig:
+    """The config file (optional) with `key=value` overrides applied, validated."""
+    values = load_json(config_path) if config_path else {}
+    for item in overrides:
+        key, value = parse_set(item)
+        values[key] = value
+    return from_dict(values)
 
 
 DEFAULT = TrainConfig()

@@ -35,6 +35,16 @@ def curvature_terms(loss, theta: torch.Tensor, g: torch.Tensor, lr: float) -> Te
     return Terms(gTg, gHg, 0.5 * lr * gHg / gTg if gTg > 0 else float("nan"))
 
 
+def gradient_and_gHg(loss_value: torch.Tensor, leaves: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(g, gᵀHg) of a loss already computed from `leaves` (tensors with requires_grad): the flat gradient, detached,
+    and its curvature, as tensors (no sync). Reuses the step's own backward pass with create_graph, then one more
+    backward through it: the eq. 8.10 monitor's whole extra cost."""
+    grads = torch.autograd.grad(loss_value, leaves, create_graph=True)
+    hg = torch.autograd.grad(grads, leaves, grad_outputs=[t.detach() for t in grads])
+    g = torch.cat([t.detach().reshape(-1) for t in grads])
+    return g, sum((h * t.detach()).sum() for h, t in zip(hg, grads, strict=True))
+
+
 def exact_spectrum(loss, theta: torch.Tensor) -> torch.Tensor:
     """All eigenvalues of the Hessian, ascending (float64); refuses models above EXACT_MAX_PARAMS parameters."""
     if theta.numel() > EXACT_MAX_PARAMS:

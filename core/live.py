@@ -25,6 +25,7 @@ from core import data as data_mod
 from core import models, records
 from core.charts import grad_norm_points
 from core.config import TrainConfig
+from core.curvature_charts import curvature_points
 from core.device import pick_device
 from core.optim import OPTIMIZERS, check_newton_size
 
@@ -67,6 +68,7 @@ class Snapshot:
     cpu_share: float
     metrics: pd.DataFrame
     points: pd.DataFrame  # step, grad_norm, average: thinned for drawing (charts.grad_norm_points)
+    curvature: pd.DataFrame  # eq. 8.10 terms per step, thinned (curvature_charts.curvature_points); empty when off
     straying: pd.DataFrame
     theta_init: torch.Tensor
     theta: torch.Tensor
@@ -305,11 +307,13 @@ class _Worker:
                 return "ok", {"steps": steps, "checkpoints": checkpoints, "metrics": r.metrics_frame(),
                               "straying": r.straying_frame()}
             elif command == "snapshot":
+                points = r.points_frame()
                 return "ok", {
                     "config": r.config, "step": r.step, "status": self.status().status,
                     "message": self.status().message, "steps_per_second": r.steps_per_second,
                     "cpu_share": self.cpu_share,
-                    "metrics": r.metrics_frame(), "points": grad_norm_points(r.points_frame()),
+                    "metrics": r.metrics_frame(), "points": grad_norm_points(points),
+                    "curvature": curvature_points(points),
                     "straying": self.straying(),
                     "theta": _copy(r.theta),
                 }

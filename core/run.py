@@ -9,8 +9,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from core import curvature, models
 from core import data as data_mod
-from core import models
 from core.config import HOT_FIELDS, TrainConfig
 from core.device import pick_device
 from core.optim import OPTIMIZERS, HyperParams, check_newton_size, clip_by_norm
@@ -19,6 +19,9 @@ from core.store import POINTS_MAX, ROWS_MAX, ThinningLog, Trajectory
 
 METRIC_COLUMNS = ["step", "train_loss", "val_loss", "train_error", "val_error", "grad_norm", "param_norm",
                   "step_length", "lr"]
+CURVATURE_COLUMNS = ["gTg", "gHg", "curvature_ratio", "lambda_max"]  # with config.curvature_monitor
+POINT_COLUMNS = ["step", "grad_norm", "batch_loss", "gTg", "gHg", "curvature_ratio"]
+LAMBDA_TOL, LAMBDA_MAX_ITERATIONS = 1e-3, 20  # warm-started Lanczos for lambda_max at each logged row
 
 
 def auto_log_every(spec, n_eval: int, batch: int, steps: int) -> int:
@@ -60,7 +63,9 @@ class Run:
         )
         self._gen = torch.Generator().manual_seed(config.seed + 1)
         self._order, self._cursor = torch.empty(0, dtype=torch.long), 0
-        self._last = {"grad_norm": None, "step_length": None}
+        self._last = {"grad_norm": None, "step_length": None, "terms": None, "before": None}
+        self._lambda_vector = None  # the last top eigenvector: warm start of the next lambda_max
+        self._curvature_seen = config.curvature_monitor
         self.train_seconds = 0.0
         self.metrics.offer(self._metric_row, force=True)
 
@@ -77,6 +82,7 @@ class Run:
         self.config = self.config.replace(**changes)
         if self.status == "done" and self.step < self.config.steps:
             self.status = "paused"
+        self._curvature_seen |= self.config.curvature_monitor
 
     # ---- training --------------------------------------------------------------------------------
     def _batch(self):
@@ -99,8 +105,11 @@ class Run:
         c, opt = self.config, OPTIMIZERS[self.config.optimizer]
         xb, yb = self._batch()
         loss = F.cross_entropy(models.forward(self.spec, self._leaves, xb), yb)
-        grads = torch.autograd.grad(loss, self._leaves)
-        g = torch.cat([t.reshape(-1) for t in grads])  # (P,)
+        if c.curvature_monitor:  # eq. 8.10 for this very step: g and H of this minibatch at this theta
+            g, gHg = curvature.gradient_and_gHg(loss, self._leaves)
+            loss = loss.detach()
+        else:
+            g = torch.cat([t.reshape(-1) for t in torch.autograd.grad(loss, self._leaves)])  # (P,)
         g_norm = torch.linalg.vector_norm(g)
         hess = self._hessian(xb, yb) if opt.needs_hessian else None
         hp = HyperParams(c.lr, c.momentum, c.damping, c.weight_decay)
@@ -111,12 +120,33 @@ class Run:
             if not math.isfinite((loss + g_norm + torch.linalg.vector_norm(new_theta)).item()):
                 self._diverge(loss.item(), g_norm.item())
                 return False
+            theta_before = self.theta.clone() if c.curvature_monitor and self._logs(self.step + 1) else None
             self.theta.copy_(new_theta)
         self.opt_state = state
         self.step += 1
-        self._last = {"grad_norm": g_norm.item(), "step_length": delta}
-        self.points.offer(lambda: {"step": self.step, "grad_norm": self._last["grad_norm"], "batch_loss": loss.item()})
+        terms = self._terms(g, gHg) if c.curvature_monitor else None
+        before = (theta_before, xb, yb) if c.curvature_monitor and self._logs(self.step) else None
+        self._last = {"grad_norm": g_norm.item(), "step_length": delta, "terms": terms, "before": before}
+        self.points.offer(lambda: {"step": self.step, "grad_norm": self._last["grad_norm"], "batch_loss": loss.item(),
+                                   **(terms or {})})
         return True
+
+    def _terms(self, g, gHg) -> dict:
+        gTg, gHg = (g @ g).item(), gHg.item()
+        ratio = 0.5 * self.config.lr * gHg / gTg if gTg > 0 else math.nan
+        return {"gTg": gTg, "gHg": gHg, "curvature_ratio": ratio}
+
+    def _logs(self, step: int) -> bool:
+        """Whether the metrics row at this step will be computed (the step's update is that row's update)."""
+        return step % self.log_every == 0 or step >= self.config.steps
+
+    def _lambda_max(self, theta, xb, yb) -> float:
+        """lambda_max of the minibatch loss's Hessian at theta: a few Lanczos steps, warm-started."""
+        value, vector, _ = curvature.top_eigenvalue(lambda th: models.loss_fn(self.spec, th, xb, yb), theta,
+                                                    tol=LAMBDA_TOL, max_iterations=LAMBDA_MAX_ITERATIONS,
+                                                    v0=self._lambda_vector)
+        self._lambda_vector = vector
+        return value
 
     def _diverge(self, loss: float, g_norm: float) -> None:
         self.status = "diverged"
@@ -158,21 +188,25 @@ class Run:
     def _metric_row(self) -> dict:
         train_loss, train_error = models.evaluate(self.spec, self.theta, self.data.x_train, self.data.y_train)
         val_loss, val_error = models.evaluate(self.spec, self.theta, self.data.x_val, self.data.y_val)
-        length = self._last["step_length"]
+        length, terms, before = self._last["step_length"], self._last["terms"], self._last["before"]
         return {
             "step": self.step, "train_loss": train_loss, "val_loss": val_loss, "train_error": train_error,
             "val_error": val_error, "grad_norm": self._last["grad_norm"],
             "param_norm": torch.linalg.vector_norm(self.theta).item(),
             "step_length": None if length is None else torch.linalg.vector_norm(length).item(),
             "lr": self.config.lr,
+            **(terms or {}), "lambda_max": None if before is None else self._lambda_max(*before),
         }
 
     # ---- read-outs ---------------------------------------------------------------------------------
     def metrics_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.metrics.rows, columns=METRIC_COLUMNS)
+        """The logged rows; the curvature columns are there once the monitor has been on in this run."""
+        columns = METRIC_COLUMNS + (CURVATURE_COLUMNS if self._curvature_seen else [])
+        return pd.DataFrame(self.metrics.rows, columns=columns).astype({c: float for c in columns[5:]})
 
     def points_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.points.rows, columns=["step", "grad_norm", "batch_loss"])
+        """Every step (thinned when long): step, grad_norm, batch_loss, and the eq. 8.10 terms (NaN when off)."""
+        return pd.DataFrame(self.points.rows, columns=POINT_COLUMNS).astype({c: float for c in POINT_COLUMNS[1:]})
 
     def straying_frame(self, dtype: torch.dtype = torch.float64) -> pd.DataFrame:
         """Straying of every stored snapshot, plus the current theta, against the axis theta_init -> theta now."""

@@ -30,7 +30,7 @@ if live is not None and config is not None:
     changed = session.structural_changes(live, config)
     hot = session.apply_hot_changes(live, config)
     if hot:
-        st.toast("Applied to the running run: " + ", ".join(f"{k} = {v:g}" for k, v in hot.items()))
+        st.toast("Applied to the running run: " + ", ".join(session.describe_change(k, v) for k, v in hot.items()))
 if config is not None and (reset or ((train or step) and (live is None or changed))):
     fresh = session.new_run(config)
     if fresh is live:  # refused (the error is shown): the click does nothing else

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from core import config as config_mod
-from core.cli import resolve_config
 from core.config import DEFAULT, FIELD_TYPES, HOT_FIELDS, TrainConfig, from_dict, load_json, parse_set
+from core.config import resolve as resolve_config
 
 
 def test_defaults_are_valid_and_match_the_spec_choices():

@@ -30,6 +30,13 @@ def apply_hot_changes(live: LiveRun, config: TrainConfig) -> dict:
     return changes
 
 
+def describe_change(name: str, value) -> str:
+    """'lr = 0.1', 'curvature_monitor on': one hot change for a toast."""
+    if isinstance(value, bool):
+        return f"{name} {'on' if value else 'off'}"
+    return f"{name} = {value:g}"
+
+
 def new_run(config: TrainConfig) -> LiveRun | None:
     """Replace this session's run with a fresh one at step 0. If that is impossible, say why and keep the
     old run (returned, or None when there was none)."""

@@ -59,6 +59,11 @@ def _optimizer_ui() -> dict:
         v["batch_size"] = st.number_input("Batch size (0 = full batch)", 0, 200_000, D.batch_size, key="batch_size",
                                           **URL)
         v["steps"] = st.number_input("Steps", 1, 10_000_000, D.steps, 100, key="steps", **URL)
+        v["curvature_monitor"] = st.toggle(
+            "Curvature monitor (eq. 8.10)", D.curvature_monitor, key="curvature_monitor",
+            help="Every step: gᵀg, gᵀHg and the ratio ½ε·gᵀHg/gᵀg of the step's own minibatch, with one extra "
+            "Hessian-vector product; at each logged row, λ_max of the Hessian against 2/ε. Can change while "
+            "training.", **URL)
     with st.expander("More settings"):
         v["clip_norm"] = st.number_input("Clip gradient norm at (0 = off)", 0.0, 1e6, D.clip_norm, key="clip_norm",
                                          **URL)

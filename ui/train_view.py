@@ -6,7 +6,7 @@ import time
 
 import streamlit as st
 
-from core import charts
+from core import charts, curvature_charts
 from core.boundary import decision_grid, points_frame
 from core.config import TrainConfig
 from core.live import REDRAW_FAST, LiveRun, Snapshot
@@ -16,6 +16,8 @@ from ui.show import show_chart
 
 CACHE = "interp_cache"
 SPEC_CACHE = "chart_cache"
+EDGE_LINK = "train?optimizer=sgd&lr=1.0&batch_size=0&steps=1500&curvature_monitor=true"
+EDGE_LABEL = "full-batch gradient descent at ε = 1, where λ_max climbs to 2/ε"
 
 
 def status(snap: Snapshot, redraw_every: float | None) -> None:
@@ -76,6 +78,49 @@ def _straying_metrics(frame) -> None:
              help="The paper's claim for its maxout network: ρ ≤ 1/3 at every step.")
 
 
+def _curvature_readouts(snap: Snapshot) -> None:
+    points = snap.curvature
+    recent = points.tail(charts.GRAD_WINDOW)
+    rows = snap.metrics.dropna(subset=["lambda_max"]) if "lambda_max" in snap.metrics else snap.metrics.iloc[:0]
+    a, b = st.columns(2)
+    a.metric("Steps with ratio > 1", f"{(recent['curvature_ratio'] > 1).mean():.0%}" if len(recent) else "–",
+             help=f"Among the last {len(recent)} drawn steps: the quadratic model (eq. 8.10) says these steps raised "
+             "the minibatch cost, because ½ε²·gᵀHg outweighed ε·gᵀg.")
+    b.metric("Median ratio", f"{recent['curvature_ratio'].median():.3g}" if len(recent) else "–",
+             help="The median of ½ε·gᵀHg / gᵀg over the same steps. Near or above 1: the learning rate is at the "
+             "edge of what this curvature allows.")
+    if len(rows):
+        last = rows.iloc[-1]
+        a, b = st.columns(2)
+        a.metric("λ_max", f"{last['lambda_max']:.4g}", help=f"Largest Hessian eigenvalue of the minibatch loss at "
+                 f"step {int(last['step']):,}: a few warm-started Lanczos iterations.")
+        b.metric("ε·λ_max / 2", f"{0.5 * last['lr'] * last['lambda_max']:.3g}",
+                 help="Above 1, gradient descent on the quadratic model diverges along the top eigenvector: "
+                 "ε > 2/λ_max. With heavy-ball momentum μ the quadratic model's limit is ε < 2(1 + μ)/λ_max.")
+
+
+def curvature_section(snap: Snapshot, downloads: bool) -> None:
+    """Eq. 8.10 per step and λ_max against 2/ε, when the monitor is (or was) on."""
+    if not snap.config.curvature_monitor and not len(snap.curvature):
+        st.caption("Turn on **Curvature monitor** in the sidebar to see eq. 8.10's terms and λ_max against 2/ε "
+                   f"while it trains (one extra Hessian-vector product per step). Or try [{EDGE_LABEL}]({EDGE_LINK}).")
+        return
+    st.markdown("**Curvature (Deep Learning eq. 8.10).** A step −εg changes the cost by about "
+                "−ε·gᵀg + ½ε²·gᵀHg; when the ratio ½ε·gᵀHg/gᵀg passes 1 the step makes things worse, however large "
+                "the gradient. g and H are of the step's own minibatch.")
+    version = (id(snap.curvature), snap.step)
+    left, right = st.columns(2)
+    with left:
+        _chart(lambda: curvature_charts.terms_chart(snap.curvature), version, "curvature_terms", downloads)
+    with right:
+        _chart(lambda: curvature_charts.ratio_chart(snap.curvature), version, "curvature_ratio", downloads)
+    left, right = st.columns(2)
+    with left:
+        _chart(lambda: curvature_charts.lambda_max_chart(snap.metrics), version, "lambda_max", downloads)
+    with right:
+        _curvature_readouts(snap)
+
+
 def monitors(live: LiveRun, snap: Snapshot, grid: TrainConfig, training: bool) -> None:
     """The four live monitors, two per row, and for 2-D data the decision regions."""
     downloads = not training
@@ -85,6 +130,7 @@ def monitors(live: LiveRun, snap: Snapshot, grid: TrainConfig, training: bool) -
         _chart(lambda: charts.grad_norm_chart(snap.points), (id(live), snap.step), "gradient_norm", downloads)
     with right:
         _chart(lambda: charts.error_chart(snap.metrics), rows, "classification_error", downloads)
+    curvature_section(snap, downloads)
     left, right = st.columns(2)
     with left:
         _chart(lambda: charts.loss_chart(snap.metrics), rows, "loss", downloads)

@@ -1,0 +1,180 @@
+"""Spectra at saved points, the index along training, optimizers from one start, and their two CLI commands."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from core import cli, compare, models, spectrum
+from core.config import TrainConfig
+from core.interpolation import model_and_data
+from core.run import Run
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+SMALL = {"dataset": "moons", "n_samples": 200, "hidden": [6], "activation": "tanh", "optimizer": "momentum",
+         "lr": 0.2, "batch_size": 32, "steps": 80, "device": "cpu", "seed": 2}
+
+
+def _naive_hessian(spec, data, theta) -> np.ndarray:
+    """The float64 Hessian of the training loss by torch.func.hessian, then numpy's eigvalsh."""
+    x, y = data.x_train.double(), data.y_train
+    h = torch.func.hessian(lambda th: models.loss_fn(spec, th, x, y))(theta.double())
+    return np.linalg.eigvalsh(h.numpy())
+
+
+@pytest.fixture(scope="module")
+def trained():
+    run = Run(TrainConfig(**{**SMALL, "hidden": (6,)}))
+    run.train()
+    return run
+
+
+def test_exact_spectrum_and_its_summaries_against_numpy(trained):
+    s = spectrum.exact(spectrum.split_loss(trained.spec, trained.data, dtype=torch.float64), trained.theta.double())
+    naive = _naive_hessian(trained.spec, trained.data, trained.theta)
+    np.testing.assert_allclose(s.eigenvalues.numpy(), naive, atol=1e-10)
+    scale = np.abs(naive).max()
+    zero = np.abs(naive) <= spectrum.ZERO_TOL * scale
+    assert s.index == pytest.approx(np.mean(naive < -spectrum.ZERO_TOL * scale))
+    assert s.zeros == zero.sum()
+    assert s.condition == pytest.approx(scale / np.abs(naive[~zero]).min(), rel=1e-9)
+    assert s.lambda_max == pytest.approx(naive[-1]) and s.lambda_min == pytest.approx(naive[0])
+
+
+def test_lanczos_extremes_equal_the_exact_ends(trained):
+    loss = spectrum.split_loss(trained.spec, trained.data, dtype=torch.float64)
+    naive = _naive_hessian(trained.spec, trained.data, trained.theta)
+    s = spectrum.extremes(loss, trained.theta.double(), top=3)
+    assert s.method == "lanczos" and len(s.eigenvalues) == 6 and np.isnan(s.index) and np.isnan(s.condition)
+    np.testing.assert_allclose(s.eigenvalues[-1:].numpy(), naive[-1:], rtol=1e-6)
+    np.testing.assert_allclose(s.eigenvalues[:1].numpy(), naive[:1], rtol=1e-6, atol=1e-8)
+    with pytest.raises(ValueError, match="--top"):
+        spectrum.extremes(loss, trained.theta, top=0)
+
+
+def test_stochastic_lanczos_quadrature_estimates_the_index(trained):
+    loss = spectrum.split_loss(trained.spec, trained.data, dtype=torch.float64)
+    theta = trained.theta.double()
+    exact = spectrum.exact(loss, theta)
+    index, top = spectrum.slq_index(loss, theta, iterations=theta.numel(), probes=8)
+    assert index == pytest.approx(exact.index, abs=0.08)
+    assert top == pytest.approx(exact.lambda_max, rel=1e-6)
+
+
+def test_index_along_training_at_every_checkpoint(trained):
+    steps, thetas = trained.trajectory.view()
+    frame = spectrum.along_training(trained.spec, trained.data, steps[:4], thetas[:4], method="exact")
+    assert list(frame.step) == steps[:4] and set(frame.method) == {"exact"}
+    loss = spectrum.split_loss(trained.spec, trained.data)
+    for row, theta in zip(frame.itertuples(), thetas[:4], strict=True):
+        assert row.train_loss == pytest.approx(float(loss(theta)), rel=1e-6)
+        assert row.index == pytest.approx(spectrum.exact(loss, theta).index)
+
+
+def test_optimizers_share_the_start_and_follow_their_own_run():
+    config = TrainConfig(**{**SMALL, "hidden": (6,), "batch_size": 0, "steps": 12})
+    frame, messages = compare.compare(config, ["sgd", "adam", "saddle-free"],
+                                      {"adam": {"lr": 0.05}, "saddle-free": {"lr": 1.0, "damping": 0.5}})
+    assert not messages and list(frame.columns) == compare.COLUMNS
+    first = frame[frame.step == 0]
+    assert len(first) == 3 and first.train_loss.nunique() == 1 and first["index"].nunique() == 1
+    alone = Run(config.replace(optimizer="adam", lr=0.05))
+    alone.train()
+    last = frame[frame.optimizer == "adam"].iloc[-1]
+    assert last.step == 12
+    assert last.train_loss == pytest.approx(float(models.loss_fn(alone.spec, alone.theta, alone.data.x_train,
+                                                                 alone.data.y_train)), rel=1e-6)
+
+
+def test_a_newton_run_that_fails_stops_with_its_reason():
+    config = TrainConfig(**{**SMALL, "hidden": (6,), "batch_size": 0, "steps": 10, "init_scale": 1e-6})
+    frame, messages = compare.compare(config, ["sgd", "newton"], {"newton": {"lr": 1.0, "damping": 0.0}})
+    assert "newton" in messages and "singular" in messages["newton"]
+    assert frame[frame.optimizer == "sgd"].step.max() == 10
+
+
+@pytest.mark.parametrize("items, match", [(["newton.lr"], "OPTIMIZER.FIELD"), (["newton.beta=1"], "OPTIMIZER.FIELD"),
+                                          (["newton.lr=fast"], "not a number")])
+def test_bad_settings_are_refused(items, match):
+    with pytest.raises(ValueError, match=match):
+        compare.parse_settings(items)
+
+
+# ---- the command line ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    assert cli.main(["train", *sum((["--set", f"{k}={json.dumps(v)}"] for k, v in SMALL.items()), []),
+                     "--out", str(out)]) == 0
+    return out
+
+
+def test_cli_spectrum_is_the_exact_spectrum_of_the_checkpoint(run_dir, tmp_path, capsys):
+    from safetensors.torch import load_file
+
+    params = load_file(str(run_dir / "params.safetensors"))
+    steps = params["checkpoint_steps"].tolist()
+    step = steps[len(steps) // 2]
+    assert cli.main(["spectrum", "--run", str(run_dir), "--step", str(step), "--out", str(tmp_path)]) == 0
+    assert f"at step {step}" in capsys.readouterr().out
+    frame = pd.read_csv(tmp_path / "eigenvalues.csv")
+    assert list(frame.columns) == ["index", "eigenvalue", "method"] and set(frame.method) == {"exact"}
+    spec, data = model_and_data(TrainConfig(**{**SMALL, "hidden": (6,)}))
+    naive = _naive_hessian(spec, data, params["checkpoints"][steps.index(step)])
+    assert len(frame) == spec.n_params and list(frame["index"]) == list(range(spec.n_params))
+    np.testing.assert_allclose(frame.eigenvalue, naive, atol=2e-5 * np.abs(naive).max())
+
+
+def test_cli_spectrum_top_k_by_lanczos(run_dir, tmp_path, capsys):
+    assert cli.main(["spectrum", "--run", str(run_dir), "--top", "4", "--out", str(tmp_path), "--png"]) == 0
+    capsys.readouterr()
+    frame = pd.read_csv(tmp_path / "eigenvalues.csv")
+    assert len(frame) == 8 and set(frame.method) == {"lanczos"} and frame.eigenvalue.is_monotonic_increasing
+    assert (tmp_path / "spectrum.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--step", "7"], "no checkpoint at step 7"),
+    (["--top", "0"], "--top must be at least 1"),
+])
+def test_cli_spectrum_errors(run_dir, tmp_path, capsys, args, match):
+    assert cli.main(["spectrum", "--run", str(run_dir), *args, "--out", str(tmp_path)]) == 2
+    assert match in capsys.readouterr().err
+
+
+def test_cli_spectrum_falls_back_to_lanczos_above_the_exact_limit(tmp_path, capsys):
+    out = tmp_path / "big"
+    assert cli.main(["train", "--set", "hidden=[64,64]", "--set", "steps=2", "--set", "n_samples=100",
+                     "--out", str(out)]) == 0
+    assert cli.main(["spectrum", "--run", str(out), "--out", str(tmp_path / "s")]) == 0
+    assert "the exact spectrum is refused" in capsys.readouterr().out
+    frame = pd.read_csv(tmp_path / "s" / "eigenvalues.csv")
+    assert len(frame) == 20 and set(frame.method) == {"lanczos"}
+
+
+def test_cli_compare_optimizers(tmp_path, capsys):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({**SMALL, "batch_size": 0, "steps": 10}), encoding="utf-8")
+    code = cli.main(["compare-optimizers", "--config", str(config), "--optimizers", "sgd,newton,saddle-free",
+                     "--setting", "newton.lr=1", "--setting", "saddle-free.lr=1", "--out", str(tmp_path / "o")])
+    assert code == 0, capsys.readouterr().err
+    frame = pd.read_csv(tmp_path / "o" / "optimizers.csv")
+    assert list(frame.columns) == ["optimizer", "step", "train_loss", "grad_norm", "index"]
+    assert set(frame.optimizer) == {"sgd", "newton", "saddle-free"}
+    assert frame.groupby("optimizer").step.min().eq(0).all()
+    assert frame["index"].between(0, 1).all()
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--optimizers", "sgd,rmsprop"], "'rmsprop' is not one"),
+    (["--optimizers", "sgd,sgd"], "twice"),
+    (["--optimizers", "sgd", "--setting", "adam.lr=1"], "not among the optimizers"),
+])
+def test_cli_compare_errors(tmp_path, capsys, args, match):
+    assert cli.main(["compare-optimizers", "--set", "steps=3", *args, "--out", str(tmp_path)]) == 2
+    assert match in capsys.readouterr().err
