@@ -13,7 +13,10 @@ pages = [
     st.Page("pages/train.py", title="Train", icon=":material/play_circle:", url_path="train"),
     st.Page("pages/interpolation.py", title="Interpolation", icon=":material/linear_scale:", url_path="interpolation"),
     st.Page("pages/straying.py", title="Straying", icon=":material/conversion_path:", url_path="straying"),
+    st.Page("pages/landscape.py", title="Network landscape", icon=":material/terrain:", url_path="landscape"),
     st.Page("pages/deep_linear.py", title="Deep linear", icon=":material/show_chart:", url_path="deep_linear"),
+    st.Page("pages/curvature.py", title="Curvature", icon=":material/ssid_chart:", url_path="curvature"),
+    st.Page("pages/surfaces.py", title="Surfaces", icon=":material/landscape:", url_path="surfaces"),
 ]
 nav = st.navigation(pages)
 st.cache_resource(live.warm_up, show_spinner=False)()  # once per server: the trainer processes' parent

@@ -5,7 +5,7 @@
 Same model (digits MLP [64, 64] relu, trained 300 steps so that the curvature is a trained network's), same
 training split, same relative tolerance: ours stops when the top Lanczos Ritz value moves by less than tol in one
 iteration; PyHessian's `eigenvalues(tol=...)` stops when its power-iteration estimate does. Both count Hessian-vector
-products. Ours uses forward-over-reverse (torch.func.jvp of the gradient) on the flat θ; PyHessian double-backward
+products. Ours is reverse-over-reverse (the gradient of gᵀv) on the flat θ; PyHessian double-backward
 through an nn.Module. The exact λ_max (full Hessian, eigvalsh) is the reference when the model is small enough.
 """
 

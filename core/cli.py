@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from core import cli_curvature, cli_experiments, cli_paper
+from core import cli_curvature, cli_experiments, cli_landscape, cli_paper, cli_surface
 from core import config as config_mod
 from core.paths import alpha_grid, interpolate
 from core.records import checkpoint_arrays
@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_experiments.register(sub)
     cli_paper.register(sub)
     cli_curvature.register(sub)
+    cli_surface.register(sub)
+    cli_landscape.register(sub)
     return parser
 
 

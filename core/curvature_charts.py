@@ -122,12 +122,14 @@ def spectrum_chart(eigenvalues, method: str, bins: int = 60) -> alt.Chart:
         ).properties(title=f"The {len(values)} extreme eigenvalues found by Lanczos", height=120)
     counts, edges = np.histogram(values, bins=bins)
     data = pd.DataFrame({"lo": edges[:-1], "hi": edges[1:], "count": counts})
-    data = data[data["count"] > 0].assign(side=lambda d: np.where(d["hi"] <= 0, "negative", "positive"))
-    return alt.Chart(data).mark_bar().encode(
-        x=alt.X("lo:Q", title="eigenvalue λ of the Hessian", bin="binned"), x2="hi:Q",
-        y=alt.Y("count:Q", title="number of eigenvalues (log scale)", scale=alt.Scale(type="log")),
-        color=alt.Color("side:N", title=None, scale=alt.Scale(domain=["negative", "positive"],
-                                                              range=["#d62728", "#4c78a8"])),
+    side = np.where(data["hi"] <= 0, "negative", np.where(data["lo"] >= 0, "positive", "around 0"))
+    data = data.assign(side=side, base=0.7)[data["count"] > 0]
+    return alt.Chart(data).mark_rect(stroke="white", strokeWidth=0.5).encode(
+        x=alt.X("lo:Q", title="eigenvalue λ of the Hessian", scale=alt.Scale(zero=False, nice=False)), x2="hi:Q",
+        y=alt.Y("count:Q", title="number of eigenvalues (log scale)",
+                scale=alt.Scale(type="log", domainMin=0.7)), y2="base:Q",
+        color=alt.Color("side:N", title=None, scale=alt.Scale(domain=["negative", "around 0", "positive"],
+                                                              range=["#d62728", "#999999", "#4c78a8"])),
         tooltip=[alt.Tooltip("lo:Q", title="from", format=".4g"), alt.Tooltip("hi:Q", title="to", format=".4g"),
                  "count:Q"],
     ).properties(title=f"All {len(values):,} eigenvalues of the Hessian", height=HEIGHT)

@@ -59,6 +59,29 @@ def test_train_runs_in_background_and_survives_page_switch():
     assert not _errors(at)
 
 
+def test_curvature_monitor_switches_on_mid_run_and_draws_its_charts():
+    at = _app("pages/train.py")
+    at.number_input(key="steps").set_value(120).run()
+    at.button(key="train_step").click().run()
+    assert "Turn on **Curvature monitor**" in " ".join(c.value for c in at.caption)
+    live = at.session_state["live_run"]
+    at.toggle(key="curvature_monitor").set_value(True).run()  # a hot change: the same run goes on
+    assert at.session_state["live_run"] is live and live.config.curvature_monitor
+    at.button(key="train_start").click().run()
+    deadline = time.monotonic() + 60
+    while live.training and time.monotonic() < deadline:
+        time.sleep(0.05)
+    at.run()
+    assert not _errors(at)
+    titles = " ".join(str(c.proto.spec) for c in at.get("vega_lite_chart"))
+    for words in ("Eq. 8.10 terms", "Curvature ratio", "Sharpness"):
+        assert words in titles
+    labels = {m.label: m.value for m in at.metric}
+    assert float(labels["λ_max"]) > 0 and labels["Steps with ratio > 1"].endswith("%")
+    metrics = live.snapshot().metrics
+    assert metrics.loc[metrics.step <= 1, "gHg"].isna().all() and metrics.gHg.iloc[-1] == metrics.gHg.iloc[-1]
+
+
 def test_learning_rate_change_keeps_progress():
     at = _app("pages/train.py")
     at.button(key="train_step").click().run()

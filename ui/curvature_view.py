@@ -1,0 +1,226 @@
+"""The Curvature page's sections: the spectrum at a checkpoint, the index along training, optimizers from one
+start on a network (including the tiny-initialisation saddle)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import compare, curvature, curvature_charts, spectrum
+from core.config import OPTIMIZER_NAMES, TrainConfig
+from core.interpolation import model_and_data
+from core.records import RunRecord, describe
+from ui.downloads import chart_downloads, csv_download
+from ui.show import show_chart
+
+CACHE = "curvature_cache"
+SADDLE_NET = TrainConfig(dataset="moons", n_samples=400, hidden=(8,), activation="tanh", init_scale=0.01,
+                         batch_size=0, steps=200, lr=0.5, damping=0.01, device="cpu")
+SADDLE_SETTINGS = {"sgd": {"lr": 0.5}, "momentum": {"lr": 0.5}, "newton": {"lr": 1.0, "damping": 0.01},
+                   "saddle-free": {"lr": 1.0, "damping": 0.01}, "adam": {"lr": 0.05}}
+
+
+def _cached(key, compute):
+    """compute() once per key in this session (the last 8 results are kept)."""
+    cache = st.session_state.setdefault(CACHE, {})
+    if key not in cache:
+        cache[key] = compute()
+        while len(cache) > 8:
+            cache.pop(next(iter(cache)))
+    return cache[key]
+
+
+def _pick_run(records: dict, key: str) -> RunRecord:
+    names = list(records)
+    if st.session_state.get(key) not in names:
+        st.session_state.pop(key, None)
+    return records[st.selectbox("Run", names, key=key, help="This session's runs (see the panel above).")]
+
+
+# ---- spectrum at a checkpoint ---------------------------------------------------------------------------------------
+def _spectrum_metrics(s: spectrum.Spectrum, lr: float) -> None:
+    a, b, c, d = st.columns(4)
+    a.metric("λ_max", f"{s.lambda_max:.4g}", help=f"Largest eigenvalue. Gradient descent at ε = {lr:g} is stable on "
+             f"the quadratic model only if λ_max < 2/ε = {2 / lr:.4g}.")
+    b.metric("λ_min", f"{s.lambda_min:.4g}", help="Smallest eigenvalue: negative means a direction of descent "
+             "curvature, so the point is not a minimum.")
+    if s.method == "exact":
+        c.metric("Index", f"{s.index:.1%}", help="Fraction of eigenvalues below −10⁻⁴·max|λ| (negative curvature). "
+                 f"{s.zeros:,} of {s.n_params:,} are zero to that tolerance (flat directions).")
+        d.metric("Condition number", f"{s.condition:.3g}", help="max|λ| / min|λ| over the eigenvalues that are not "
+                 "zero: how unequal the curvatures are (§8.2.1, ill-conditioning).")
+    else:
+        c.metric("ε·λ_max / 2", f"{0.5 * lr * s.lambda_max:.3g}", help="Above 1, a gradient step at this learning "
+                 "rate diverges along the top eigenvector of the quadratic model.")
+        d.metric("Eigenvalues found", f"{len(s.eigenvalues)} of {s.n_params:,}",
+                 help="The extremes by Lanczos; the index and condition number need the whole spectrum.")
+
+
+def spectrum_section(records: dict) -> None:
+    record = _pick_run(records, "cv_run")
+    cols = st.columns([2, 1, 1])
+    step = cols[0].select_slider("Checkpoint (step)", record.steps, value=record.steps[-1], key="cv_step")
+    split = cols[1].segmented_control("Loss on", ["train", "val"], default="train", required=True, key="cv_split",
+                                      format_func={"train": "training split", "val": "validation split"}.get)
+    p = record.checkpoints.shape[1]
+    exact_ok = p <= curvature.EXACT_MAX_PARAMS
+    method = cols[2].segmented_control(
+        "Method", ["exact", "lanczos"], default="exact" if exact_ok else "lanczos", required=True, key="cv_method",
+        help=f"Exact: all eigenvalues of the full Hessian (up to {curvature.EXACT_MAX_PARAMS:,} parameters; this "
+        f"network has {p:,}). Lanczos: the extremes from Hessian-vector products, for any size.")
+    if method == "exact" and not exact_ok:
+        st.warning(f"This network has {p:,} parameters, above the exact limit of {curvature.EXACT_MAX_PARAMS:,}: "
+                   "showing the Lanczos extremes.", icon=":material/info:")
+        method = "lanczos"
+    top = st.slider("Extremes to find (each end)", 1, 50, 10, key="cv_top") if method == "lanczos" else None
+    st.caption(f"{describe(record.config)} · checkpoint at step {step:,} of {record.step:,}.")
+    spec, data = model_and_data(record.config.replace(device="cpu"))
+    theta = record.checkpoint(step)
+    with st.spinner(f"Computing the {'full Hessian' if method == 'exact' else 'Lanczos extremes'} ({p:,} "
+                    "parameters)…"):
+        s = _cached(("spectrum", record.name, record.step, step, split, method, top),
+                    lambda: spectrum.at_point(spectrum.split_loss(spec, data, split), theta, top))
+    _spectrum_metrics(s, record.config.lr)
+    chart = curvature_charts.spectrum_chart(s.eigenvalues, s.method)
+    show_chart(chart, key="cv_spectrum")
+    frame = pd.DataFrame({"index": range(len(s.eigenvalues)), "eigenvalue": s.eigenvalues.numpy(), "method": s.method})
+    a, b = st.columns(2)
+    with a:
+        chart_downloads(chart, "spectrum", key="cv_dl_spectrum")
+    with b:
+        csv_download(frame, "Eigenvalues (CSV)", "eigenvalues", "cv_dl_eigenvalues")
+
+
+# ---- index along training -------------------------------------------------------------------------------------------
+def index_section(records: dict) -> None:
+    record = _pick_run(records, "cv_index_run")
+    p = record.checkpoints.shape[1]
+    default = "exact" if p <= spectrum.FAST_EXACT_PARAMS else "slq"
+    options = ["exact", "slq"] if p <= curvature.EXACT_MAX_PARAMS else ["slq"]
+    method = st.segmented_control(
+        "Index by", options, default=default if default in options else "slq", required=True, key="cv_index_method",
+        format_func={"exact": "exact (every eigenvalue)", "slq": "estimate (stochastic Lanczos quadrature)"}.get,
+        help=f"Exact costs a full Hessian per checkpoint ({p:,} parameters here). The estimate uses "
+        f"{spectrum.SLQ_PROBES} × {spectrum.SLQ_ITERATIONS} Hessian-vector products per checkpoint, whatever the size.")
+    st.caption(f"{describe(record.config)} · {len(record.steps)} checkpoints up to step {record.step:,}. Dauphin et "
+               "al. (2014): critical points with high loss have many negative eigenvalues (saddles), those with low "
+               "loss few. Between checkpoints θ is not a critical point, so read this as the trend of the index.")
+    key = ("index", record.name, record.step, method)
+    if key not in st.session_state.get(CACHE, {}):
+        bar = st.progress(0.0, text="Computing the index at each checkpoint…")
+        spec, data = model_and_data(record.config.replace(device="cpu"))
+        _cached(key, lambda: spectrum.along_training(
+            spec, data, record.steps, record.checkpoints, method=method,
+            progress=lambda done, total: bar.progress(done / total, text=f"Checkpoint {done} of {total}")))
+        bar.empty()
+    frame = st.session_state[CACHE][key]
+    chart = curvature_charts.index_loss_chart(frame)
+    show_chart(chart, key="cv_index_chart")
+    a, b = st.columns(2)
+    with a:
+        chart_downloads(chart, "index_vs_loss", key="cv_dl_index")
+    with b:
+        csv_download(frame, "Index along training (CSV)", "index_along_training", "cv_dl_index_csv")
+
+
+# ---- optimizers from one start --------------------------------------------------------------------------------------
+def _settings_table(config: TrainConfig, key: str, defaults: dict | None = None) -> dict[str, dict]:
+    defaults = defaults or {}
+    rows = [{"optimizer": name, "use": name != "nesterov",
+             "lr": defaults.get(name, {}).get("lr", 1.0 if name in ("newton", "saddle-free") else config.lr),
+             "momentum": config.momentum,
+             "damping": defaults.get(name, {}).get("damping", config.damping)} for name in OPTIMIZER_NAMES]
+    table = st.data_editor(
+        pd.DataFrame(rows), key=key, hide_index=True, disabled=["optimizer"], width="stretch",
+        column_config={
+            "use": st.column_config.CheckboxColumn("Use"),
+            "lr": st.column_config.NumberColumn("Learning rate ε", min_value=1e-6, max_value=100.0, format="%.4g"),
+            "momentum": st.column_config.NumberColumn("Momentum μ (Adam β₁)", min_value=0.0, max_value=0.999),
+            "damping": st.column_config.NumberColumn("Damping λ (Newton, saddle-free)", min_value=0.0,
+                                                     max_value=1e6, format="%.4g"),
+        })
+    chosen = table[table["use"]]
+    return {r.optimizer: {"lr": float(r.lr), "momentum": float(r.momentum), "damping": float(r.damping)}
+            for r in chosen.itertuples()}
+
+
+def _draw_comparison(frame: pd.DataFrame, messages: dict, prefix: str) -> None:
+    for name, message in messages.items():
+        st.warning(f"**{name}** stopped early. {message}", icon=":material/warning:")
+    left, right = st.columns(2)
+    loss = curvature_charts.compare_chart(frame, "train_loss", "Training loss", "training loss J(θ) (log scale)")
+    grad = curvature_charts.compare_chart(frame, "grad_norm", "Gradient norm at θ", "‖∇J(θ)‖₂ (log scale)")
+    with left:
+        show_chart(loss, key=f"{prefix}_loss")
+    with right:
+        show_chart(grad, key=f"{prefix}_grad")
+    if frame["index"].notna().any():
+        index = curvature_charts.compare_chart(frame, "index", "Index of the Hessian at θ",
+                                               "fraction of negative eigenvalues", log_y=False)
+        left, right = st.columns(2)
+        with left:
+            show_chart(index, key=f"{prefix}_index")
+        with right:
+            last = frame.groupby("optimizer", sort=False).last()
+            st.dataframe(last[["step", "train_loss", "grad_norm", "index"]].style.format(
+                {"train_loss": "{:.4g}", "grad_norm": "{:.3g}", "index": "{:.1%}"}), width="stretch")
+            st.caption("Where each optimizer ended. A loss plateau with a small gradient and a positive index is a "
+                       "saddle point; index 0 with a small gradient is a minimum.")
+    csv_download(frame, "Losses and gradient norms (CSV)", "optimizers", f"{prefix}_csv")
+
+
+def _run_comparison(config: TrainConfig, settings: dict[str, dict], key: tuple, prefix: str) -> None:
+    if key not in st.session_state.get(CACHE, {}):
+        bar = st.progress(0.0, text="Training each optimizer from the same start…")
+        result = compare.compare(config, list(settings), settings,
+                                 progress=lambda d, t: bar.progress(d / t, text=f"Training: {d / t:.0%}"))
+        _cached(key, lambda: result)
+        bar.empty()
+    _draw_comparison(*st.session_state[CACHE][key], prefix)
+
+
+def optimizers_section(config: TrainConfig | None) -> None:
+    if config is None:
+        st.info("Fix the sidebar's settings first.", icon=":material/info:")
+        return
+    spec, _ = model_and_data(config.replace(device="cpu"))
+    st.caption(f"The sidebar's network and data ({describe(config)}; {spec.n_params:,} parameters), trained by each "
+               f"optimizer ticked below from the same θ_i for {config.steps:,} steps with the same minibatches.")
+    settings = _settings_table(config, "cv_optimizers")
+    second = [n for n in settings if n in ("newton", "saddle-free")]
+    problems = []
+    if not settings:
+        problems.append("Tick at least one optimizer.")
+    if second and spec.n_params > curvature.EXACT_MAX_PARAMS:
+        problems.append(f"{' and '.join(second)} need the exact Hessian: at most {curvature.EXACT_MAX_PARAMS:,} "
+                        f"parameters, and this network has {spec.n_params:,}. Untick them or use a smaller network.")
+    if spec.n_params > spectrum.FAST_EXACT_PARAMS:
+        st.caption(f"The index is drawn for networks of up to {spectrum.FAST_EXACT_PARAMS} parameters.")
+    for problem in problems:
+        st.warning(problem, icon=":material/warning:")
+    key = ("compare", config, tuple((n, tuple(sorted(v.items()))) for n, v in settings.items()))
+    if problems:
+        return
+    if key in st.session_state.get(CACHE, {}) or st.button("Train them", type="primary", key="cv_compare_go",
+                                                            icon=":material/play_arrow:"):
+        _run_comparison(config, settings, key, "cv_cmp")
+
+
+def saddle_network_section() -> None:
+    c = SADDLE_NET
+    spec, _ = model_and_data(c)
+    st.markdown(f"**A network started at a saddle.** A {c.activation} network with one hidden layer of "
+                f"{c.hidden[0]} units on the moons ({spec.n_params} parameters), initialised at "
+                f"{c.init_scale:g} × the usual scale: θ ≈ 0, where every hidden unit is the same and the gradient "
+                "almost vanishes. Full-batch steps, so that only the optimizers differ.")
+    key = ("saddle-net", c, tuple(SADDLE_SETTINGS))
+    if key in st.session_state.get(CACHE, {}) or st.button("Run the demonstration", type="primary",
+                                                            key="cv_saddle_go", icon=":material/play_arrow:"):
+        _run_comparison(c, SADDLE_SETTINGS, key, "cv_saddle")
+        st.caption("Newton's step −H⁻¹g heads for the nearest critical point whatever its kind, so it stays on the "
+                   "saddle (loss ln 2 ≈ 0.693, index above 0); saddle-free Newton flips the negative curvatures and "
+                   "leaves it at once; gradient methods leave slowly, at the pace of the small gradient.")
+    else:
+        st.caption(f"Trains {len(SADDLE_SETTINGS)} optimizers for {c.steps} steps with an exact Hessian at every "
+                   "logged step (about half a minute).")
+
