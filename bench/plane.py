@@ -42,48 +42,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import loss_landscapes
 from loss_landscapes.metrics import Loss
 
+from bench.interpolation import busy_seconds, race, to_sequential
 from core import paths
 from core import plane as pl
 from core.config import TrainConfig
 from core.data import make_dataset
-from core.models import MLP
 from core.run import Run
 
-
-def to_sequential(spec: MLP, theta: torch.Tensor) -> nn.Sequential:
-    """nn.Sequential(Linear, ReLU, ..., Linear) holding a copy of theta (nn.Linear layout)."""
-    layers = []
-    for (o, i), _ in spec.shapes:
-        layers += [nn.Linear(i, o), nn.ReLU()]
-    model = nn.Sequential(*layers[:-1])
-    params = spec.split(theta)
-    with torch.no_grad():
-        for k, lin in enumerate(m for m in model if isinstance(m, nn.Linear)):
-            lin.weight.copy_(params[2 * k])
-            lin.bias.copy_(params[2 * k + 1])
-    return model
-
-
-def busy_seconds() -> float | None:
-    """CPU-seconds all processes have used since boot (Linux /proc/stat), or None elsewhere."""
-    try:
-        with open("/proc/stat") as fh:
-            fields = [int(v) for v in fh.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def race(contenders: dict, repeats: int) -> tuple[dict, dict]:
-    """Time every (fn, setup or None) once per round, alternating; setup() runs untimed and feeds fn."""
-    times, results = {name: [] for name in contenders}, {}
-    for _ in range(repeats):
-        for name, (fn, setup) in contenders.items():
-            arg = setup() if setup else None
-            start = time.perf_counter()
-            results[name] = fn(arg) if setup else fn()
-            times[name].append(time.perf_counter() - start)
-    return times, results
+CPU = torch.device("cpu")
 
 
 def main() -> None:
@@ -144,8 +110,8 @@ def main() -> None:
     contenders = {"ours (train)": (ours_train, None), "ours (loss_grid)": (ours_grid, None),
                   "piecewise rows": (piecewise_rows, None),
                   "planar_interpolation": (planar, fresh), "random_plane": (rplane, fresh)}
-    race(contenders, 1)  # warm-up
-    times, res = race(contenders, args.repeats)
+    race(contenders, 1, CPU)  # warm-up
+    times, res = race(contenders, args.repeats, CPU)
     best = {name: min(ts) for name, ts in times.items()}
 
     ours_same = ours_train(a_vals, b_vals)  # (n + 1, n): [k, i] = J(θ_i + a_i d1 + b_k d2)
