@@ -130,6 +130,21 @@ def busy_seconds() -> float | None:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+def load_mark() -> tuple:
+    """(CPU-seconds of every process, of this one, wall time) now: the start of a report_load window."""
+    return busy_seconds(), sum(os.times()[:2]), time.perf_counter()
+
+
+def report_load(mark: tuple) -> None:
+    """Print how many CPUs other processes used since `mark`, with a warning when the machine was shared."""
+    busy1, (busy0, own0, wall0) = busy_seconds(), mark
+    own1, wall1 = sum(os.times()[:2]), time.perf_counter()
+    if busy0 is not None and busy1 is not None:
+        others = max(0.0, (busy1 - busy0) - (own1 - own0)) / (wall1 - wall0)  # CPUs' worth used by other processes
+        noisy = others > 0.1 * (os.cpu_count() or 1)
+        print(f"other processes used {others:.2f} of {os.cpu_count()} CPUs on average during this run"
+              + ("  WARNING: the machine was shared; times are unreliable, run again when it is idle" if noisy else ""))
+
 def describe(alphas) -> str:
     a = np.asarray(alphas, dtype=np.float64)
     return (f"{len(a)} points, min {a.min():.6g}, max {a.max():.6g}, contains 0: {bool((a == 0).any())}, "
@@ -149,7 +164,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
     n = args.points
-    busy0, own0, wall0 = busy_seconds(), sum(os.times()[:2]), time.perf_counter()
+    mark = load_mark()
 
     data = make_dataset("digits", 1797, 0.0, 0.2, 0, device)
     x, y = data.x_train, data.y_train
@@ -239,12 +254,7 @@ def main() -> None:
     peak = matmul_gflops((2048, 2048, 2048), args.repeats, device)
     peak_layer = matmul_gflops((n_tr, h1, h2), args.repeats, device)
 
-    busy1, own1, wall1 = busy_seconds(), sum(os.times()[:2]), time.perf_counter()
-    if busy0 is not None and busy1 is not None:
-        others = max(0.0, (busy1 - busy0) - (own1 - own0)) / (wall1 - wall0)  # CPUs' worth used by other processes
-        noisy = others > 0.1 * (os.cpu_count() or 1)
-        print(f"other processes used {others:.2f} of {os.cpu_count()} CPUs on average during this run"
-              + ("  WARNING: the machine was shared; times are unreliable, run again when it is idle" if noisy else ""))
+    report_load(mark)
     print(f"device {device}, {torch.get_num_threads()} threads, torch {torch.__version__}, loss-landscapes 3.0.6; "
           f"digits MLP {list(HIDDEN)} relu, {spec.n_params:,} parameters, train split {n_tr} x {d_in}, "
           f"theta1 = {args.end}, {n} points, best of {args.repeats} alternating rounds")

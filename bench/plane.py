@@ -27,9 +27,7 @@ this 2-core machine (see the first line) makes the times noisy.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -42,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import loss_landscapes
 from loss_landscapes.metrics import Loss
 
-from bench.interpolation import busy_seconds, race, to_sequential
+from bench.interpolation import load_mark, race, report_load, to_sequential
 from core import paths
 from core import plane as pl
 from core.config import TrainConfig
@@ -62,7 +60,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     n, hidden = args.grid, tuple(int(h) for h in args.hidden.split(","))
-    busy0, own0, wall0 = busy_seconds(), sum(os.times()[:2]), time.perf_counter()
+    mark = load_mark()
 
     config = TrainConfig(dataset="digits", hidden=hidden, activation="relu", lr=0.05, steps=300, device="cpu")
     run = Run(config)
@@ -122,12 +120,7 @@ def main() -> None:
     with torch.no_grad():
         direct = float(nn.functional.cross_entropy(to_sequential(spec, plane.point(a_vals[3], b_vals[5]))(x), y))
 
-    busy1, own1, wall1 = busy_seconds(), sum(os.times()[:2]), time.perf_counter()
-    if busy0 is not None and busy1 is not None:
-        others = max(0.0, (busy1 - busy0) - (own1 - own0)) / (wall1 - wall0)
-        warn = others > 0.1 * (os.cpu_count() or 1)
-        print(f"other processes used {others:.2f} of {os.cpu_count()} CPUs on average during this run"
-              + ("  WARNING: the machine was shared; times are unreliable" if warn else ""))
+    report_load(mark)
     print(f"cpu, {torch.get_num_threads()} threads, torch {torch.__version__}, loss-landscapes 3.0.6; digits MLP "
           f"{list(hidden)} relu, {spec.n_params:,} parameters, train split {len(y)} x {x.shape[1]}, "
           f"{n} x {n} = {n * n:,} points, ‖θ_f − θ_i‖ = {plane.length:.4g}, best of {args.repeats} alternating rounds")

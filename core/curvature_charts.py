@@ -72,7 +72,7 @@ def ratio_chart(points: pd.DataFrame) -> alt.LayerChart:
     data = points if "ratio_mean" in points else curvature_points(points)
     drawn = data[data["curvature_ratio"] > 0].assign(side=lambda d: np.where(d["curvature_ratio"] > 1, ABOVE, BELOW))
     scale = _log_scale(pd.concat([drawn["curvature_ratio"], pd.Series([1.0])]))
-    y = alt.Y("curvature_ratio:Q", title="½ε·gᵀHg / gᵀg (log scale)", scale=scale)
+    y = alt.Y("curvature_ratio:Q", title="ratio (log scale)", scale=scale)
     dots = alt.Chart(drawn).mark_circle(size=12, opacity=0.5).encode(
         x=alt.X("step:Q", title="step"), y=y,
         color=alt.Color("side:N", title=None, legend=alt.Legend(orient="bottom"),
@@ -139,7 +139,7 @@ def index_loss_chart(frame: pd.DataFrame) -> alt.LayerChart:
     """Index against training loss at each checkpoint, joined in step order (Dauphin et al. 2014, Fig. 1)."""
     base = alt.Chart(frame).encode(
         x=alt.X("train_loss:Q", title="training loss J(θ)", scale=alt.Scale(type="log")),
-        y=alt.Y("index:Q", title="index (fraction of negative eigenvalues)", axis=alt.Axis(format=".0%")))
+        y=alt.Y("index:Q", title="index (share negative)", axis=alt.Axis(format=".0%")))
     path = base.mark_line(color="#bbb").encode(order="step:Q")
     dots = base.mark_circle(size=60).encode(
         color=alt.Color("step:Q", scale=alt.Scale(scheme="viridis"), title="step"),

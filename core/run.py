@@ -125,7 +125,7 @@ class Run:
         self.opt_state = state
         self.step += 1
         terms = self._terms(g, gHg) if c.curvature_monitor else None
-        before = (theta_before, xb, yb) if c.curvature_monitor and self._logs(self.step) else None
+        before = None if theta_before is None else (theta_before, xb, yb)
         self._last = {"grad_norm": g_norm.item(), "step_length": delta, "terms": terms, "before": before}
         self.points.offer(lambda: {"step": self.step, "grad_norm": self._last["grad_norm"], "batch_loss": loss.item(),
                                    **(terms or {})})

@@ -156,7 +156,7 @@ def _draw_comparison(frame: pd.DataFrame, messages: dict, prefix: str) -> None:
         show_chart(grad, key=f"{prefix}_grad")
     if frame["index"].notna().any():
         index = curvature_charts.compare_chart(frame, "index", "Index of the Hessian at θ",
-                                               "fraction of negative eigenvalues", log_y=False)
+                                               "index (share negative)", log_y=False)
         left, right = st.columns(2)
         with left:
             show_chart(index, key=f"{prefix}_index")
@@ -172,9 +172,8 @@ def _draw_comparison(frame: pd.DataFrame, messages: dict, prefix: str) -> None:
 def _run_comparison(config: TrainConfig, settings: dict[str, dict], key: tuple, prefix: str) -> None:
     if key not in st.session_state.get(CACHE, {}):
         bar = st.progress(0.0, text="Training each optimizer from the same start…")
-        result = compare.compare(config, list(settings), settings,
-                                 progress=lambda d, t: bar.progress(d / t, text=f"Training: {d / t:.0%}"))
-        _cached(key, lambda: result)
+        _cached(key, lambda: compare.compare(config, list(settings), settings,
+                                             progress=lambda d, t: bar.progress(d / t, text=f"Training: {d / t:.0%}")))
         bar.empty()
     _draw_comparison(*st.session_state[CACHE][key], prefix)
 
