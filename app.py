@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import live
+from core.train import live
 from ui import session
 from ui.sidebar import config_ui
 

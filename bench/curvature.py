@@ -2,7 +2,7 @@
 
     python bench/curvature.py [--steps 600] [--repeats 3]
 
-1. The eq. 8.10 monitor: steps per second of core.run.Run with `curvature_monitor` on (gᵀg, gᵀHg every step with
+1. The eq. 8.10 monitor: steps per second of core.train.run.Run with `curvature_monitor` on (gᵀg, gᵀHg every step with
    one extra double-backward, λ_max by warm-started Lanczos at each logged row) against the same run with it off.
    The issue's budget: at most one extra backward-like pass, i.e. a ratio of about 2 or less.
 2. The exact spectrum at P ≈ 350 (MLP [16, 16] tanh on 2-D data, 1,000 points, 800 in the training split):
@@ -22,10 +22,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core import models, spectrum  # noqa: E402
-from core.config import TrainConfig  # noqa: E402
-from core.interpolation import model_and_data  # noqa: E402
-from core.run import Run  # noqa: E402
+from core.model import networks as models  # noqa: E402
+from core.model.build import model_and_data  # noqa: E402
+from core.model.config import TrainConfig  # noqa: E402
+from core.probes import spectrum  # noqa: E402
+from core.train.run import Run  # noqa: E402
 
 MONITORED = {
     "moons MLP [32, 32] tanh, batch 32": TrainConfig(device="cpu", log_every=50),

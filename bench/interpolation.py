@@ -1,20 +1,21 @@
-"""Seconds for a 200-point interpolation curve: core.paths vs loss-landscapes' linear_interpolation vs a naive loop.
+"""Seconds for a 200-point interpolation curve: ours vs loss-landscapes' linear_interpolation vs a naive
+loop (ours: core.probes.interpolation).
 
     python bench/interpolation.py [--points 200] [--repeats 5] [--end train|random] [--device auto] [--threads 0]
 
 Same model (digits MLP [256, 256] relu), same two parameter vectors and the same digits training split for all:
 
-  ours (train loss)   core.paths._split_losses on the train split: loss and error at every alpha, its default path on
-                      this device. On a CPU that is the piecewise walk of core.fast_interp (relu: layer 2's
+  ours (train loss)   interpolation._split_losses on the train split: loss and error at every alpha, its default path on
+                      this device. On a CPU that is the piecewise walk of core.interp_walk (relu: layer 2's
                       pre-activation is a quadratic in alpha between sign switches of layer 1, updated per switch);
                       on a GPU the batched direct path.
   piecewise / direct  the two methods forced (method="piecewise" / "direct"; direct goes one alpha at a time on a
                       CPU, in batches on a GPU; the first layer is linear in alpha, so X W1^T is computed twice, not
                       once per alpha, by both), and the direct path's other batching as a diagnostic.
-  ours (interpolate)  core.paths.interpolate, what the app calls: train and validation split, loss and error.
+  ours (interpolate)  interpolation.interpolate, what the app calls: train and validation split, loss and error.
   loss-landscapes     loss_landscapes.linear_interpolation(start, end, Loss(cross_entropy, x_train, y_train), steps)
                       on an equivalent nn.Sequential loaded from the same flat vectors; train loss only.
-  naive loop          for each alpha, theta = (1 - a) theta0 + a theta1 and core.models.evaluate on the train split.
+  naive loop          for each alpha, theta = (1 - a) theta0 + a theta1 and networks.evaluate on the train split.
 
 The headline ratio is ours (train loss) vs loss-landscapes: the same split and the same number of points. Everything
 runs in this one process, alternating, and the best of the repeats is compared. The curves are cross-checked where their
@@ -40,12 +41,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import loss_landscapes
 from loss_landscapes.metrics import Loss
 
-from core import fast_interp, paths
-from core.config import TrainConfig
-from core.data import make_dataset
-from core.device import pick_device
-from core.models import MLP, evaluate, init_params
-from core.run import Run
+from core.model.config import TrainConfig
+from core.model.data import make_dataset
+from core.model.device import pick_device
+from core.model.networks import MLP, evaluate, init_params
+from core.probes import interp_walk
+from core.probes import interpolation as paths
+from core.train.run import Run
 
 HIDDEN = (256, 256)
 CONFIG = TrainConfig(dataset="digits", hidden=HIDDEN, activation="relu", optimizer="momentum", lr=0.05, momentum=0.9,
@@ -220,7 +222,7 @@ def main() -> None:
     curve_ours, frame, curve_ll, curve_naive = res["ours"], res["interpolate"], res["loss-landscapes"], res["naive"]
     curve_pw, curve_direct = res["piecewise"], res["direct"]
     stats = {}
-    pw_loss, pw_error = fast_interp.split_losses_piecewise(spec, theta0, theta1, grid_t, x, y, stats)
+    pw_loss, pw_error = interp_walk.split_losses_piecewise(spec, theta0, theta1, grid_t, x, y, stats)
     direct_error = paths._split_losses(spec, theta0, theta1, grid_t, x, y, method="direct")[1]
 
     # Cross-checks: against our grid k / (steps - 1) only alpha = 1 coincides with the library's, so our batched path is
@@ -291,7 +293,7 @@ def main() -> None:
     print(row(f"ours, method='direct' ({default_path}, the old default)", "direct"))
     print(row("ours, interpolate(): train+val, loss+error", "interpolate"))
     print(row("loss-landscapes linear_interpolation, train loss", "loss-landscapes"))
-    print(row("naive loop of core.models.evaluate, train loss+error", "naive"))
+    print(row("naive loop of core.model.networks.evaluate, train loss+error", "naive"))
     print(row(f"diagnostic: ours, direct, {other_path}", "ours-other"))
     print("ratios (same split and point count unless noted):")
     print(f"  speedup ours (train) vs loss-landscapes             : {best['loss-landscapes'] / best['ours']:5.2f}x  "

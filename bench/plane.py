@@ -9,8 +9,8 @@ Same model (digits MLP, relu), same plane, same digits training split for all, i
                       later layer per point.
   ours (loss_grid)    core.plane.loss_grid, what the page and `python -m core plane` call: train and validation split
                       in one pass, loss and error.
-  piecewise rows      diagnostic: one core.paths._split_losses call per row of b (the interpolation walk of
-                      core.fast_interp, layer 2 a quadratic in a between sign switches); it pays off on long rows, not
+  piecewise rows      diagnostic: one interpolation._split_losses call per row of b (the interpolation walk of
+                      core.interp_walk, layer 2 a quadratic in a between sign switches); it pays off on long rows, not
                       at 41 points a row.
   planar_interp.      loss_landscapes.planar_interpolation(start, end_one, end_two, Loss(cross_entropy, x, y), n) on
                       an equivalent nn.Sequential, with start = θ_i, end_one = θ_i + A d₁, end_two = θ_i + B d₂ (our
@@ -41,11 +41,11 @@ import loss_landscapes
 from loss_landscapes.metrics import Loss
 
 from bench.interpolation import load_mark, race, report_load, to_sequential
-from core import paths
-from core import plane as pl
-from core.config import TrainConfig
-from core.data import make_dataset
-from core.run import Run
+from core.model.config import TrainConfig
+from core.model.data import make_dataset
+from core.probes import interpolation as paths
+from core.probes import plane as pl
+from core.train.run import Run
 
 CPU = torch.device("cpu")
 

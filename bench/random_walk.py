@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.comparators import random_walk  # noqa: E402
+from core.toys.comparators import random_walk  # noqa: E402
 
 
 def direct(dim: int, steps: int, solution: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

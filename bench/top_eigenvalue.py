@@ -22,9 +22,10 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.interpolation import to_sequential  # noqa: E402
-from core import curvature, models  # noqa: E402
-from core.config import TrainConfig  # noqa: E402
-from core.run import Run  # noqa: E402
+from core.model import networks as models  # noqa: E402
+from core.model.config import TrainConfig  # noqa: E402
+from core.probes import curvature  # noqa: E402
+from core.train.run import Run  # noqa: E402
 
 CONFIG = TrainConfig(dataset="digits", hidden=(64, 64), activation="relu", batch_size=64, steps=300, device="cpu")
 

@@ -21,10 +21,10 @@ import torch.nn as nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.config import TrainConfig  # noqa: E402
-from core.data import from_config as make_data  # noqa: E402
-from core.device import pick_device  # noqa: E402
-from core.run import Run  # noqa: E402
+from core.model.config import TrainConfig  # noqa: E402
+from core.model.data import from_config as make_data  # noqa: E402
+from core.model.device import pick_device  # noqa: E402
+from core.train.run import Run  # noqa: E402
 
 CONFIG = TrainConfig(dataset="digits", hidden=(256, 256), activation="relu", optimizer="momentum", lr=0.05,
                      momentum=0.9, batch_size=64)
@@ -59,7 +59,7 @@ def plain_loop(config: TrainConfig, steps: int) -> float:
 
 
 def run_loop(config: TrainConfig, steps: int) -> float:
-    """Steps per second of core.run.Run with all its monitors."""
+    """Steps per second of core.train.run.Run with all its monitors."""
     run = Run(config.replace(steps=steps))
     start = time.perf_counter()
     run.train()

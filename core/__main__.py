@@ -1,7 +1,7 @@
-"""python -m core ... (see core/cli.py)."""
+"""python -m core ... (see core/cli/main.py)."""
 
 import sys
 
-from core.cli import main
+from core.cli.main import main
 
 sys.exit(main())

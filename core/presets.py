@@ -2,7 +2,7 @@
 
 A preset is data: the runs to train (TrainConfig fields) and the page settings that show the figure (widget key ->
 value). The app's gallery opens the page with those settings; `python -m core preset NAME` computes the same figure
-headless with the functions the pages use (core.interpolation, core.paths, core.comparators, core.deep_linear).
+headless with the functions the pages use (core.probes and core.toys).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core import interpolation
-from core.config import TrainConfig
-from core.paths import alpha_grid
+from core.model.config import TrainConfig
+from core.probes import endpoints as interpolation
+from core.probes.interpolation import alpha_grid
 
 # Fully connected networks on the 8x8 digits (the paper's MNIST networks, scaled to train in seconds).
 DIGITS = {"dataset": "digits", "hidden": [128, 128], "optimizer": "momentum", "momentum": 0.9, "batch_size": 64,

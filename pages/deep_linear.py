@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from core import comparator_charts as cc
-from core.deep_linear import LINES, line_frame, line_metrics, surface_frame, view_extent
-from core.paths import alpha_grid
+from core.charts import comparators as cc
+from core.probes.interpolation import alpha_grid
+from core.toys.deep_linear import LINES, line_frame, line_metrics, minima_in_view, surface_frame, view_extent
 from ui import require_frame
 from ui.downloads import chart_downloads, csv_download
 from ui.run_panel import apply_preset, preset_caption
@@ -56,7 +56,7 @@ surface = surface_cached(round(view_extent(start, end), 3))
 m = line_metrics(frame)
 left, right = st.columns(2)
 with left:
-    surface_chart = cc.deep_linear_surface_chart(surface, start, end)
+    surface_chart = cc.deep_linear_surface_chart(surface, minima_in_view(surface), start, end)
     show_chart(surface_chart, key="dl_surface")
     chart_downloads(surface_chart, "deep_linear_surface", key="dl_surface_dl")
 with right:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.live import REDRAW_FAST, redraw_interval
+from core.train.live import REDRAW_FAST, redraw_interval
 from ui import require_frame, session
 from ui.train_view import monitors, status
 
@@ -60,7 +60,8 @@ every = st.session_state.get("redraw_every", REDRAW_FAST)
 
 @st.fragment(run_every=every if was_training else None)
 def live_view() -> None:
-    snap = live.snapshot()
+    grid = config or live.config
+    snap = live.snapshot((grid.interp_min, grid.interp_max, grid.interp_points))
     training = snap.status == "running"
     if was_training and not training:
         st.rerun(scope="app")  # the run ended: redraw once more with the buttons and downloads enabled
@@ -68,7 +69,7 @@ def live_view() -> None:
         st.session_state["redraw_every"] = redraw_interval(snap.cpu_share, every)
         st.rerun(scope="app")  # drawing was starving the training (or no longer is): change the pace
     status(snap, every if training else None)
-    monitors(live, snap, config or snap.config, training)
+    monitors(live, snap, training)
 
 
 live_view()

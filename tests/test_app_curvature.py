@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import records
-from core.config import TrainConfig
-from core.run import Run
+from core.model import records
+from core.model.config import TrainConfig
+from core.train.run import Run
 from ui import curvature_view
 
 pytestmark = pytest.mark.usefixtures("app_test_pages")

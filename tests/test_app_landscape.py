@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.config import TrainConfig
-from core.records import from_run, short_name
-from core.run import Run
+from core.model.config import TrainConfig
+from core.model.records import from_run, short_name
+from core.train.run import Run
 
 pytestmark = pytest.mark.usefixtures("app_test_pages")
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "landscape.py")

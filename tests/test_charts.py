@@ -3,7 +3,10 @@
 import numpy as np
 import pandas as pd
 
-from core import charts
+from core import frames
+from core.charts import export
+from core.charts import training as charts
+from core.train import summaries
 
 
 def _layers(spec: dict) -> list[dict]:
@@ -20,12 +23,12 @@ def _metrics(n=5):
 def test_grad_norm_chart_thins_points_but_averages_all_of_them():
     n = 7001
     points = pd.DataFrame({"step": np.arange(1, n + 1), "grad_norm": np.random.default_rng(0).random(n)})
-    spec = charts.grad_norm_chart(points, window=50).to_dict()
+    spec = charts.grad_norm_chart(summaries.grad_norm_points(points, window=50), window=50).to_dict()
     faint, line = _layers(spec)
     assert faint["mark"]["type"] == "circle" and faint["mark"]["opacity"] < 0.5
     assert line["mark"]["type"] == "line"
     rows = spec["datasets"][spec["data"]["name"]] if "data" in spec else spec["datasets"][faint["data"]["name"]]
-    assert len(rows) <= charts.MAX_POINTS
+    assert len(rows) <= frames.MAX_POINTS
     naive = [points["grad_norm"].iloc[max(0, i - 49): i + 1].mean() for i in range(n)]
     for row in rows:
         assert np.isclose(row["average"], naive[row["step"] - 1])
@@ -78,19 +81,19 @@ def test_boundary_and_norms_charts_have_tooltips():
 
 def test_png_and_svg_export():
     chart = charts.error_chart(_metrics())
-    assert charts.to_png(chart).startswith(b"\x89PNG")
-    assert "<svg" in charts.to_svg(chart)
+    assert export.to_png(chart).startswith(b"\x89PNG")
+    assert "<svg" in export.to_svg(chart)
 
 
 def test_long_histories_are_thinned_for_drawing_keeping_both_ends():
     m = _metrics(5000)
     data = next(iter(charts.error_chart(m).to_dict()["datasets"].values()))
     steps = sorted({r["step"] for r in data})
-    assert len(steps) <= charts.MAX_ROWS and steps[0] == 0 and steps[-1] == m["step"].iloc[-1]
+    assert len(steps) <= frames.MAX_ROWS and steps[0] == 0 and steps[-1] == m["step"].iloc[-1]
     assert charts.error_chart(_metrics(10)).to_dict()["mark"]["point"]  # short lines keep their markers
 
 
 def test_grad_norm_points_of_an_empty_run_is_empty():
     empty = pd.DataFrame({"step": [], "grad_norm": [], "batch_loss": []})
-    assert charts.grad_norm_points(empty).empty
-    assert charts.grad_norm_chart(charts.grad_norm_points(empty)).to_dict()
+    assert summaries.grad_norm_points(empty).empty
+    assert charts.grad_norm_chart(summaries.grad_norm_points(empty)).to_dict()

@@ -15,8 +15,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from core import cli
-from core.config import TrainConfig
+from core.cli import main as cli
+from core.model.config import TrainConfig
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -8,9 +8,9 @@ import torch
 from safetensors.torch import load_file
 
 from core import presets
-from core.cli import main
-from core.config import TrainConfig
-from core.paths import straying_summary
+from core.cli.main import main
+from core.model.config import TrainConfig
+from core.probes.straying import straying_summary
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 CURVE = ["alpha", "train_loss", "val_loss", "train_error", "val_error"]

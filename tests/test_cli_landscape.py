@@ -13,9 +13,11 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from core import cli, cli_landscape, models
-from core.cli_experiments import load_run_dir
-from core.interpolation import model_and_data
+from core.cli import landscape as cli_landscape
+from core.cli import main as cli
+from core.cli.rundir import load_run_dir
+from core.model import networks as models
+from core.model.build import model_and_data
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 BASE = {"steps": 60, "n_samples": 200, "hidden": [8], "log_every": 7, "device": "cpu", "seed": 1}

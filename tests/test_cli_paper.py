@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import cli, cli_paper
+from core.cli import main as cli
+from core.cli import paper as cli_paper
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -1,4 +1,4 @@
-"""`python -m core surface` (core/cli_surface.py), through a parser built here as core/cli.py builds its own."""
+"""`python -m core surface` (core/cli_surface.py), through a parser built here as core/cli/main.py builds its own."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import cli_surface
+from core.cli import surface as cli_surface
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from core import comparator_charts as cc
-from core import comparators as cmp
-from core.paths import curve_metrics, straying
+from core.charts import comparators as cc
+from core.probes.interpolation import curve_metrics
+from core.probes.straying import straying
+from core.toys import comparators as cmp
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -147,7 +148,7 @@ def test_every_setting_ends_at_the_exact_solution(convex):
 
 def test_paths_match_torch_sgd_on_a_rotated_dense_problem():
     """Heavy ball = torch.optim.SGD(momentum=μ), run on Q·diag(h)·Qᵀ with θ_0, θ* rotated by Q: the projections and
-    residuals (core.paths.straying over every stored iterate) are the diagonal problem's, as the docstring claims."""
+    residuals (probes.straying over every stored iterate) are the diagonal problem's, as the docstring claims."""
     problem = cmp.convex_problem(40, 30.0, seed=2)
     q = torch.linalg.qr(torch.randn(40, 40, dtype=torch.float64, generator=torch.Generator().manual_seed(0)))[0]
     hess = q @ torch.diag(torch.from_numpy(problem.h)) @ q.T

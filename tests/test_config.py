@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from core import config as config_mod
-from core.config import DEFAULT, FIELD_TYPES, HOT_FIELDS, TrainConfig, from_dict, load_json, parse_set
-from core.config import resolve as resolve_config
+from core.model import config as config_mod
+from core.model.config import DEFAULT, FIELD_TYPES, HOT_FIELDS, TrainConfig, from_dict, load_json, parse_set
+from core.model.config import resolve as resolve_config
 
 
 def test_defaults_are_valid_and_match_the_spec_choices():

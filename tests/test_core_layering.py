@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -38,9 +41,23 @@ def test_core_does_not_import_streamlit(path):
     assert not imported_modules(path.read_text(encoding="utf-8")) & FORBIDDEN
 
 
-def test_core_has_the_expected_modules():
-    names = {p.stem for p in _core_files()}
-    assert {"config", "data", "models", "optim", "store", "paths", "run", "cli"} <= names
+def test_core_is_packages_by_role():
+    names = {str(p.relative_to(CORE).with_suffix("")) for p in _core_files()}
+    assert {"model/config", "model/data", "model/networks", "model/optim", "train/run", "train/store", "train/live",
+            "train/worker", "probes/interpolation", "probes/straying", "probes/curvature", "charts/training",
+            "cli/main", "cli/rundir", "presets", "frames"} <= names
+    assert not any(len(p.read_text(encoding="utf-8").splitlines()) > 330 for p in _core_files())
+
+
+def test_import_contracts_hold():
+    """The layers and forbidden imports of pyproject.toml's [tool.importlinter] (function-local imports count too)."""
+    lint = shutil.which("lint-imports")
+    if lint is None:
+        pytest.fail("import-linter is not installed: pip install -r requirements-dev.txt")
+    result = subprocess.run([lint, "--no-cache"], cwd=CORE.parent, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(CORE.parent)})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "0 broken" in result.stdout
 
 
 @pytest.mark.parametrize(

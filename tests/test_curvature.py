@@ -4,9 +4,11 @@ import pytest
 import torch
 from torch import nn
 
-from core import curvature, models, optim
-from core.data import make_dataset
-from core.optim import OPTIMIZERS, HyperParams
+from core.model import networks as models
+from core.model import optim
+from core.model.data import make_dataset
+from core.model.optim import OPTIMIZERS, HyperParams
+from core.probes import curvature
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 import torch
 
-from core import cli, models
-from core.config import TrainConfig, from_dict
-from core.run import CURVATURE_COLUMNS, METRIC_COLUMNS, Run
+from core.cli import main as cli
+from core.model import networks as models
+from core.model.config import TrainConfig, from_dict
+from core.train.run import CURVATURE_COLUMNS, METRIC_COLUMNS, Run
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch.func import grad, hessian
 
-from core import comparator_charts as cc
-from core import deep_linear as dl
-from core.paths import alpha_grid, curve_metrics
+from core.charts import comparators as cc
+from core.probes.interpolation import alpha_grid, curve_metrics
+from core.toys import deep_linear as dl
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -101,7 +101,8 @@ def test_parse_point_refuses_bad_text(text):
 
 def test_charts_have_titles_tooltips_and_the_right_layers():
     start, end = dl.LINES["solution_to_solution"][1:]
-    spec = cc.deep_linear_surface_chart(dl.surface_frame(2.5, 21), start, end).to_dict()
+    surface = dl.surface_frame(2.5, 21)
+    spec = cc.deep_linear_surface_chart(surface, dl.minima_in_view(surface), start, end).to_dict()
     assert "saddle" in str(spec) and "w₁w₂ = 1" in str(spec)
     assert all("tooltip" in layer["encoding"] for layer in spec["layer"] if layer["mark"]["type"] != "text")
     frame = dl.line_frame(start, end, alpha_grid(-0.5, 1.5, 41))

@@ -4,11 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from core import interpolation, models, presets, records
-from core.config import TrainConfig
-from core.live import LiveRun
-from core.paths import alpha_grid, interpolate
-from core.run import Run
+from core import presets
+from core.model import build, records
+from core.model import networks as models
+from core.model.config import TrainConfig
+from core.probes import endpoints as interpolation
+from core.probes.interpolation import alpha_grid, interpolate
+from core.train.live import LiveRun
+from core.train.run import Run
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -70,7 +73,7 @@ def test_curves_in_chunks_equal_one_call_and_report_progress(two_seeds):
     alphas = alpha_grid(-0.5, 1.5, 47)  # three chunks of CHUNK = 20
     seen = []
     frame = interpolation.curves([interpolation.init_to_final(record)], alphas, progress=seen.append)
-    spec, data = interpolation.model_and_data(record.config)
+    spec, data = build.model_and_data(record.config)
     reference = interpolate(spec, record.theta_init, record.theta_final, data, alphas)
     assert list(frame.columns) == ["curve", *reference.columns]
     np.testing.assert_allclose(frame[reference.columns].to_numpy(), reference.to_numpy(), rtol=1e-6)
@@ -176,7 +179,7 @@ def test_zoom_windows_are_fig4s():
 
 
 def test_spec_of_a_record_rebuilds_the_runs_network(two_seeds):
-    spec, data = interpolation.model_and_data(two_seeds[0].config)
+    spec, data = build.model_and_data(two_seeds[0].config)
     assert spec.n_params == two_seeds[0].checkpoints.shape[1]
     loss, _ = models.evaluate(spec, two_seeds[0].theta_final, data.x_train, data.y_train)
     assert loss == pytest.approx(two_seeds[0].final_value("train_loss"), rel=1e-5)

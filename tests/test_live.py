@@ -5,10 +5,10 @@ import time
 import pytest
 import torch
 
-from core import live as live_mod
-from core.config import TrainConfig
-from core.live import CapacityError, LiveRun
-from core.run import Run
+from core.model.config import TrainConfig
+from core.train import live as live_mod
+from core.train.live import CapacityError, LiveRun
+from core.train.run import Run
 
 SMALL = TrainConfig(n_samples=200, hidden=(8,), steps=300)
 

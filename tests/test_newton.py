@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from core import models
-from core.config import TrainConfig
-from core.optim import NEWTON_MAX_PARAMS, OPTIMIZERS, HyperParams, check_newton_size, newton_direction
-from core.run import Run
+from core.model import networks as models
+from core.model.config import TrainConfig
+from core.model.optim import NEWTON_MAX_PARAMS, OPTIMIZERS, HyperParams, check_newton_size, newton_direction
+from core.train.run import Run
 
 pytestmark = [
     pytest.mark.usefixtures("one_torch_thread"),

@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core import models
-from core.optim import ADAM_BETA2, ADAM_EPS, OPTIMIZERS, HyperParams, clip_by_norm
+from core.model import networks as models
+from core.model.optim import ADAM_BETA2, ADAM_EPS, OPTIMIZERS, HyperParams, clip_by_norm
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -7,13 +7,15 @@ import pandas as pd
 import pytest
 import torch
 
-from core import landscape_charts as lc
-from core import models
-from core import plane as pl
-from core.config import TrainConfig
-from core.data import make_dataset
-from core.records import from_run
-from core.run import Run
+from core.charts import landscape as lc
+from core.model import networks as models
+from core.model.config import TrainConfig
+from core.model.data import make_dataset
+from core.model.records import from_run
+from core.probes import fig7 as f7
+from core.probes import plane as pl
+from core.train import replay as rp
+from core.train.run import Run
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 SPEC = models.MLP(2, (6, 5), 3, "tanh")
@@ -123,8 +125,8 @@ def test_fig7_coordinates_are_the_widest_ranging_and_named_by_layer():
     thetas = _trajectory(k=9, seed=6)
     ranges = np.ptp(thetas.double().numpy(), axis=0)
     expected = list(np.argsort(-ranges)[:2])
-    assert pl.top_range_coordinates(thetas, 2) == expected
-    frame = pl.fig7_frame(SPEC, range(9), thetas, np.arange(9) + 1.0)
+    assert f7.top_range_coordinates(thetas, 2) == expected
+    frame = f7.fig7_frame(SPEC, range(9), thetas, np.arange(9) + 1.0)
     assert np.allclose(frame["x"], thetas[:, expected[0]].double().numpy())
     assert np.allclose(frame["y"], thetas[:, expected[1]].double().numpy())
     for j in (0, 13, SPEC.n_params - 1, 2 * 6 + 6 + 2):  # W1[0, 0], a W1 entry, the last b3, b1[2]
@@ -134,9 +136,9 @@ def test_fig7_coordinates_are_the_widest_ranging_and_named_by_layer():
         k = next(i for i, p in enumerate(parts) if p.sum() == 1)
         idx = tuple(int(i) for i in (parts[k] == 1).nonzero()[0])
         name = ("W" if k % 2 == 0 else "b") + str(k // 2 + 1)
-        assert pl.coordinate_name(SPEC, j) == f"{name}[{', '.join(map(str, idx))}]"
+        assert f7.coordinate_name(SPEC, j) == f"{name}[{', '.join(map(str, idx))}]"
     with pytest.raises(ValueError):
-        pl.coordinate_name(SPEC, SPEC.n_params)
+        f7.coordinate_name(SPEC, SPEC.n_params)
 
 
 def test_replay_reproduces_the_checkpoints_and_notices_a_changed_config():
@@ -144,20 +146,20 @@ def test_replay_reproduces_the_checkpoints_and_notices_a_changed_config():
     run = Run(config)
     run.train()
     record = from_run(run, "r")
-    targets = pl.replay_targets(record.metrics["step"], record.steps, record.step, run.spec.n_params)
+    targets = rp.replay_targets(record.metrics["step"], record.steps, record.step, run.spec.n_params)
     assert set(record.steps) <= set(targets) and set(record.metrics["step"]) <= set(targets)
-    steps, thetas = pl.replay(config, targets)
+    steps, thetas = rp.replay(config, targets)
     assert steps == targets
-    pl.check_replay(steps, thetas, record.steps, record.checkpoints)
+    rp.check_replay(steps, thetas, record.steps, record.checkpoints)
     assert torch.allclose(thetas[-1], run.theta, atol=1e-6)
-    _, other = pl.replay(config.replace(lr=0.2), targets)
+    _, other = rp.replay(config.replace(lr=0.2), targets)
     with pytest.raises(ValueError, match="did not reproduce"):
-        pl.check_replay(steps, other, record.steps, record.checkpoints)
+        rp.check_replay(steps, other, record.steps, record.checkpoints)
 
 
 def test_replay_targets_thin_to_the_byte_cap_but_keep_checkpoints():
-    n_params = pl.REPLAY_BYTES // (4 * 40)  # room for 40 snapshots
-    got = pl.replay_targets(range(0, 10_000, 5), [0, 333, 9995], 9995, n_params)
+    n_params = rp.REPLAY_BYTES // (4 * 40)  # room for 40 snapshots
+    got = rp.replay_targets(range(0, 10_000, 5), [0, 333, 9995], 9995, n_params)
     assert len(got) == 40 and {0, 333, 9995} <= set(got) and got == sorted(got)
 
 
@@ -208,5 +210,5 @@ def test_plane_chart_marks_off_plane_steps_and_the_ends():
     ends = next(v for v in data.values() if v and v[0].get("label") == "θ_i")
     assert [(e["a"], e["b"]) for e in ends] == [(0.0, 0.0), (2.0, 0.0)]
     assert "log" in str(spec) and "strokeDash" in str(spec)
-    fig7 = lc.fig7_chart(pl.fig7_frame(SPEC, range(4), _trajectory(k=4), [3, 2, 1.5, 1])).to_dict()
+    fig7 = lc.fig7_chart(f7.fig7_frame(SPEC, range(4), _trajectory(k=4), [3, 2, 1.5, 1])).to_dict()
     assert "W" in fig7["layer"][0]["encoding"]["x"]["title"]

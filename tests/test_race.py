@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import race as rc
-from core import surfaces as sf
-from core.optim import OPTIMIZERS, HyperParams
+from core.model.optim import OPTIMIZERS, HyperParams
+from core.toys import race as rc
+from core.toys import surfaces as sf
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

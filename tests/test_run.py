@@ -11,10 +11,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core import models, store
-from core import run as run_mod
-from core.config import TrainConfig
-from core.run import METRIC_COLUMNS, Run
+from core.model import networks as models
+from core.model.config import TrainConfig
+from core.train import run as run_mod
+from core.train import store
+from core.train.run import METRIC_COLUMNS, Run
 
 pytestmark = [
     pytest.mark.usefixtures("one_torch_thread"),

@@ -9,10 +9,13 @@ import pandas as pd
 import pytest
 import torch
 
-from core import cli, compare, models, spectrum
-from core.config import TrainConfig
-from core.interpolation import model_and_data
-from core.run import Run
+from core.cli import main as cli
+from core.model import networks as models
+from core.model.build import model_and_data
+from core.model.config import TrainConfig
+from core.probes import spectrum
+from core.train import compare
+from core.train.run import Run
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core import store
-from core.store import ThinningLog, Trajectory
+from core.train import store
+from core.train.store import ThinningLog, Trajectory
 
 
 def _expected_rows(n_offers: int, capacity: int) -> list[int]:

@@ -11,7 +11,8 @@ import torch
 from torch.func import grad as fgrad
 from torch.func import hessian
 
-from core import surfaces as sf
+from core.toys import landmarks as lm
+from core.toys import surfaces as sf
 
 CASES = [(name, {}) for name in sf.SURFACES if name != "bowl"] + [
     ("bowl", {"condition": 10.0, "angle": 30.0}), ("bowl", {"condition": 1000.0, "angle": -75.0}),
@@ -90,21 +91,21 @@ def test_cliff_face_is_steep_and_the_plateau_is_flat():
                                                     ((-2.0, 2.0), "saddle"), ((0.0, 4.0), "degenerate"),
                                                     ((0.0, 0.0), "degenerate"), ((-1e-20, 5.0), "degenerate")])
 def test_classify(eigenvalues, kind):
-    assert sf.classify(eigenvalues) == kind
+    assert lm.classify(eigenvalues) == kind
 
 
 def test_readouts_at_known_points():
-    r = sf.readout(sf.saddle(), (0.0, 0.0))
+    r = lm.readout(sf.saddle(), (0.0, 0.0))
     assert r.critical and r.kind == "saddle" and r.eigenvalues == (-2.0, 2.0)
-    r = sf.readout(sf.monkey_saddle(), (0.0, 0.0))
+    r = lm.readout(sf.monkey_saddle(), (0.0, 0.0))
     assert r.critical and r.kind == "degenerate"
-    r = sf.readout(sf.deep_linear(), (1.0, 1.0))  # H = [[2, 2], [2, 2]]: eigenvalues 0 and 4
+    r = lm.readout(sf.deep_linear(), (1.0, 1.0))  # H = [[2, 2], [2, 2]]: eigenvalues 0 and 4
     assert r.critical and r.kind == "degenerate" and r.eigenvalues == pytest.approx((0.0, 4.0), abs=1e-12)
-    r = sf.readout(sf.deep_linear(), (0.0, 0.0))
+    r = lm.readout(sf.deep_linear(), (0.0, 0.0))
     assert r.critical and r.kind == "saddle"
-    r = sf.readout(sf.himmelblau(), sf.himmelblau().maxima[0])
+    r = lm.readout(sf.himmelblau(), sf.himmelblau().maxima[0])
     assert r.critical and r.kind == "maximum"
-    r = sf.readout(sf.rosenbrock(), (-1.2, 1.0))  # ∇f = (−215.6, −88) in closed form
+    r = lm.readout(sf.rosenbrock(), (-1.2, 1.0))  # ∇f = (−215.6, −88) in closed form
     assert not r.critical and r.grad == pytest.approx((-215.6, -88.0)) and r.kind == "minimum"
 
 
@@ -120,7 +121,7 @@ def test_grid_covers_the_window_with_cell_centres():
 
 
 def test_landmarks_list_the_points_inside_the_window():
-    marks = sf.landmarks(sf.himmelblau())
+    marks = lm.landmarks(sf.himmelblau())
     assert sorted(marks["kind"].value_counts().items()) == [("maximum", 1), ("minimum", 4), ("saddle", 4)]
     assert (marks.loc[marks["kind"] == "minimum", "f"].abs() < 1e-20).all()
 

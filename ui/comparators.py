@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import comparator_charts as cc
-from core import comparators as cmp
+from core.charts import comparators as cc
+from core.toys import comparators as cmp
 from ui.downloads import chart_downloads, csv_download
 from ui.show import show_chart
 

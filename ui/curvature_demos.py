@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import race, surface_charts, surfaces
+from core.charts import surfaces as surface_charts
+from core.toys import landmarks, race, surfaces
 from ui.downloads import csv_download
 from ui.show import show_chart
 
@@ -20,7 +21,8 @@ def _draw(surface: surfaces.Surface, frame: pd.DataFrame, prefix: str) -> None:
     left, right = st.columns(2)
     with left:
         start = tuple(frame.iloc[0][["x", "y"]])
-        show_chart(surface_charts.race_chart(surface, surfaces.grid(surface), frame, start=start), key=f"{prefix}_map")
+        show_chart(surface_charts.race_chart(surface, surfaces.grid(surface), frame, start=start,
+                                                 marks=landmarks.landmarks(surface)), key=f"{prefix}_map")
     with right:
         show_chart(surface_charts.loss_chart(frame), key=f"{prefix}_f")
         st.dataframe(race.at_step(frame, int(frame["step"].max())).set_index("optimizer")[["step", "x", "y", "f"]],

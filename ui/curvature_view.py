@@ -6,10 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import compare, curvature, curvature_charts, spectrum
-from core.config import OPTIMIZER_NAMES, TrainConfig
-from core.interpolation import model_and_data
-from core.records import RunRecord, describe
+from core.charts import curvature as curvature_charts
+from core.model.build import model_and_data
+from core.model.config import OPTIMIZER_NAMES, TrainConfig
+from core.model.records import RunRecord, describe
+from core.probes import curvature, spectrum
+from core.train import compare
 from ui.downloads import chart_downloads, csv_download
 from ui.show import show_chart
 

@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.charts import to_png, to_svg
+from core.charts.export import to_png, to_svg
 
 
 def chart_downloads(chart: alt.TopLevelMixin, name: str, key: str) -> None:

@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts, interpolation
-from core.paths import alpha_grid
+from core.charts import training as charts
+from core.model import build
 from core.presets import MODES, ZOOMS
+from core.probes import endpoints as interpolation
+from core.probes.interpolation import alpha_grid
 from ui.downloads import chart_downloads, csv_download
 from ui.show import show_chart
 
@@ -21,7 +23,7 @@ MAX_CURVES = 8
 @st.cache_resource(show_spinner=False, max_entries=8)
 def model_and_data(config):
     """The network spec and data set of a config (the data sets are seeded, so this is the run's own data)."""
-    return interpolation.model_and_data(config)
+    return build.model_and_data(config)
 
 
 def _valid_choice(key: str, options: list) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import landscape_charts as lc
-from core import plane as pl
-from core.records import RunRecord, describe
+from core.charts import landscape as lc
+from core.model.records import RunRecord, describe
+from core.probes import fig7 as f7
+from core.probes import plane as pl
+from core.train import replay as rp
 from ui.downloads import chart_downloads, csv_download
 from ui.interpolation_view import model_and_data
 from ui.show import show_chart
@@ -72,12 +74,12 @@ def trajectory(record: RunRecord, replay: bool) -> tuple[list[int], object, str]
         return (*saved[:2], saved[2] + " (it is still training, so it is not replayed)")
 
     def make():
-        targets = pl.replay_targets(record.metrics["step"] if "step" in record.metrics else [], record.steps,
+        targets = rp.replay_targets(record.metrics["step"] if "step" in record.metrics else [], record.steps,
                                     record.step, record.checkpoints.shape[1])
         bar = st.progress(0.0, text=f"Replaying the run for {len(targets)} points of its trajectory")
         try:
-            steps, thetas = pl.replay(record.config, targets, lambda f: bar.progress(min(f, 1.0)))
-            pl.check_replay(steps, thetas, record.steps, record.checkpoints)
+            steps, thetas = rp.replay(record.config, targets, lambda f: bar.progress(min(f, 1.0)))
+            rp.check_replay(steps, thetas, record.steps, record.checkpoints)
         except (ValueError, RuntimeError) as exc:
             return exc
         finally:
@@ -175,7 +177,7 @@ def fig7(s: dict, steps, thetas, path: pd.DataFrame) -> None:
     st.caption("No plane at all: the two single coordinates of θ that range furthest over training, with the "
                f"{s['split']} loss as colour, one point per recorded step ({len(steps)} here). As in the paper, it "
                "shows where the optimizer actually went in those coordinates, with nothing projected.")
-    frame = pl.fig7_frame(model_and_data(s["record"].config)[0], steps, thetas, path["loss"])
+    frame = f7.fig7_frame(model_and_data(s["record"].config)[0], steps, thetas, path["loss"])
     chart = lc.fig7_chart(frame, s["split"])
     show_chart(chart, key="ls_fig7")
     a, b = st.columns([2, 1])

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core import presets
-from core.config import MAX_SEED
+from core.model.config import MAX_SEED
 from ui import runs
 
 POLL = 0.5  # seconds between queue checks while runs train

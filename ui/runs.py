@@ -1,7 +1,7 @@
 """This browser session's runs: the Train page's run, the runs kept from before, and a queue of runs to train.
 
 The Interpolation and Straying pages pick their endpoints and trajectories from here. Queued runs train one at a
-time in worker processes (core.live), advanced by whichever page is open; each becomes a RunRecord when done.
+time in worker processes (core.train.live), advanced by whichever page is open; each becomes a RunRecord when done.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import dataclasses
 import streamlit as st
 import torch
 
-from core.config import TrainConfig
-from core.live import CapacityError, LiveRun
-from core.records import RunRecord, describe, short_name
+from core.model.config import TrainConfig
+from core.model.records import RunRecord, describe, short_name
+from core.train.live import CapacityError, LiveRun
 
 RECORDS, QUEUE, COUNTER, LIVE_NAME = "run_records", "run_queue", "run_counter", "live_run_name"
 MAX_RECORDS = 12  # kept runs per session (each holds at most 17 checkpoints)

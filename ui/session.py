@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.config import HOT_FIELDS, TrainConfig
-from core.live import LiveRun
+from core.model.config import HOT_FIELDS, TrainConfig
+from core.train.live import LiveRun
 from ui import runs
 
 KEY = "live_run"

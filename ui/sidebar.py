@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import config as cfg
-from core.data import DESCRIPTIONS as DATA_HELP
-from core.optim import DESCRIPTIONS as OPT_HELP
-from core.optim import NEWTON_MAX_PARAMS
+from core.model import config as cfg
+from core.model.data import DESCRIPTIONS as DATA_HELP
+from core.model.optim import DESCRIPTIONS as OPT_HELP
+from core.model.optim import NEWTON_MAX_PARAMS
 
 D = cfg.DEFAULT
 URL = {"bind": "query-params"}  # widget key = config field = URL parameter; defaults stay out of the URL

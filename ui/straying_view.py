@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import charts
-from core.paths import straying_summary
-from core.records import RunRecord, describe
+from core.charts import training as charts
+from core.model.records import RunRecord, describe
+from core.probes.straying import straying_summary
 from ui import runs
 from ui.downloads import chart_downloads, csv_download
 from ui.show import show_chart

@@ -11,10 +11,11 @@ import math
 import pandas as pd
 import streamlit as st
 
-from core import race as rc
-from core import surface_charts as sc
-from core import surfaces as sf
-from core.optim import OPTIMIZERS
+from core.charts import surfaces as sc
+from core.model.optim import OPTIMIZERS
+from core.toys import landmarks as lm
+from core.toys import race as rc
+from core.toys import surfaces as sf
 from ui.downloads import chart_downloads, csv_download
 from ui.show import stable_spec
 
@@ -164,7 +165,8 @@ def race_section(surface: sf.Surface) -> None:
     for name, reason in stopped.items():
         st.warning(f"**{name}** {reason}.", icon=":material/warning:")
     _animation(surface, frame, (float(x), float(y)), int(steps))
-    chart = sc.race_chart(surface, _grid(surface.name, *_params()), frame, start=(float(x), float(y)))
+    chart = sc.race_chart(surface, _grid(surface.name, *_params()), frame, start=(float(x), float(y)),
+                          marks=lm.landmarks(surface))
     a, b = st.columns(2)
     with a:
         chart_downloads(chart, f"surface_{surface.name}", key="sf_dl")
@@ -188,7 +190,8 @@ def _animation(surface: sf.Surface, frame: pd.DataFrame, start, steps: int) -> N
         step = st.slider("Step", 0, steps, key="sf_step")
         left, right = st.columns([3, 2])
         with left:
-            chart = sc.race_chart(surface, _grid(surface.name, *_params()), frame, step, start, selectable=True)
+            chart = sc.race_chart(surface, _grid(surface.name, *_params()), frame, step, start, selectable=True,
+                                  marks=lm.landmarks(surface))
             event = st.vega_lite_chart(stable_spec(chart), on_select="rerun", key="sf_map", width="stretch")
             st.caption("◇ minimum, ✚ saddle, △ maximum, ○ start, ● where each optimizer is at this step. "
                        "Click a cell (off the paths) to start there.")
@@ -221,7 +224,7 @@ def _readouts(surface: sf.Surface, frame: pd.DataFrame, step: int) -> None:
         st.session_state.pop("sf_readout", None)
     name = st.selectbox("Readouts at the current point of", names, key="sf_readout")
     row = rc.at_step(frame, step).set_index("optimizer").loc[name]
-    r = sf.readout(surface, (row["x"], row["y"]))
+    r = lm.readout(surface, (row["x"], row["y"]))
     shape = r.kind if r.critical else {"minimum": "convex (bowl)", "maximum": "concave (cap)", "saddle": "saddle",
                                        "degenerate": "flat in one direction"}[r.kind]
     what = f"a **{shape}**" if r.critical else f"not a critical point; the surface curves like a **{shape}** here"
@@ -253,7 +256,7 @@ def restarts_section(surface: sf.Surface) -> None:
         return
     _restart_metrics(surface, ends)
     left, right = st.columns([3, 2])
-    chart = sc.restarts_chart(surface, _grid(surface.name, *_params()), ends)
+    chart = sc.restarts_chart(surface, _grid(surface.name, *_params()), ends, marks=lm.landmarks(surface))
     hist = sc.final_values_chart(ends)
     with left:
         st.vega_lite_chart(stable_spec(chart), key="sf_r_map", width="stretch")

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
-from core import charts, curvature_charts
-from core.boundary import decision_grid, points_frame
-from core.config import TrainConfig
-from core.live import REDRAW_FAST, LiveRun, Snapshot
-from core.paths import alpha_grid, curve_metrics, interpolate, straying_summary
+from core.charts import curvature as curvature_charts
+from core.charts import training as charts
+from core.frames import WINDOW
+from core.probes.interpolation import curve_metrics
+from core.probes.straying import straying_summary
+from core.train.live import REDRAW_FAST, LiveRun, Snapshot
 from ui.downloads import chart_downloads, csv_download
 from ui.show import show_chart
 
-CACHE = "interp_cache"
 SPEC_CACHE = "chart_cache"
 EDGE_LINK = "train?optimizer=sgd&lr=1.0&batch_size=0&steps=1500&curvature_monitor=true"
 EDGE_LABEL = "full-batch gradient descent at ε = 1, where λ_max climbs to 2/ε"
@@ -32,21 +30,6 @@ def status(snap: Snapshot, redraw_every: float | None) -> None:
         st.error(snap.message, icon=":material/error:")
     elif snap.message:
         st.warning(snap.message, icon=":material/pause_circle:")
-
-
-def interpolation_curve(live: LiveRun, snap: Snapshot, grid: TrainConfig, training: bool):
-    """J along theta_i -> theta_now, recomputed while training at most ~10% of the time (it costs full passes)."""
-    key = (id(live), grid.interp_min, grid.interp_max, grid.interp_points)
-    cache = st.session_state.get(CACHE)
-    fresh = cache is not None and cache["key"] == key
-    if fresh and (cache["step"] == snap.step or (training and time.monotonic() - cache["at"] < 9 * cache["took"])):
-        return cache["frame"], cache["step"]
-    start = time.monotonic()
-    alphas = alpha_grid(grid.interp_min, grid.interp_max, grid.interp_points)
-    frame = interpolate(live.spec, snap.theta_init, snap.theta, live.data, alphas)
-    took = time.monotonic() - start
-    st.session_state[CACHE] = {"key": key, "step": snap.step, "frame": frame, "at": time.monotonic(), "took": took}
-    return frame, snap.step
 
 
 def _chart(make_chart, version, name: str, downloads: bool) -> None:
@@ -80,7 +63,7 @@ def _straying_metrics(frame) -> None:
 
 def _curvature_readouts(snap: Snapshot) -> None:
     points = snap.curvature
-    recent = points.tail(charts.GRAD_WINDOW)
+    recent = points.tail(WINDOW)
     rows = snap.metrics.dropna(subset=["lambda_max"]) if "lambda_max" in snap.metrics else snap.metrics.iloc[:0]
     a, b = st.columns(2)
     a.metric("Steps with ratio > 1", f"{(recent['curvature_ratio'] > 1).mean():.0%}" if len(recent) else "–",
@@ -121,7 +104,7 @@ def curvature_section(snap: Snapshot, downloads: bool) -> None:
         _curvature_readouts(snap)
 
 
-def monitors(live: LiveRun, snap: Snapshot, grid: TrainConfig, training: bool) -> None:
+def monitors(live: LiveRun, snap: Snapshot, training: bool) -> None:
     """The four live monitors, two per row, and for 2-D data the decision regions."""
     downloads = not training
     rows = (id(live), len(snap.metrics), snap.step if snap.metrics.empty else snap.metrics["step"].iloc[-1])
@@ -135,7 +118,7 @@ def monitors(live: LiveRun, snap: Snapshot, grid: TrainConfig, training: bool) -
     with left:
         _chart(lambda: charts.loss_chart(snap.metrics), rows, "loss", downloads)
     with right:
-        curve, at = interpolation_curve(live, snap, grid, training)
+        curve, at = snap.line, snap.line_step
         end = "θ_final" if snap.status == "done" else "θ now"
         _chart(lambda: charts.interpolation_chart(curve, title=f"Loss on the line θ_i → {end}"), (id(curve), end),
                "interpolation", downloads)
@@ -148,11 +131,9 @@ def monitors(live: LiveRun, snap: Snapshot, grid: TrainConfig, training: bool) -
         _chart(lambda: charts.straying_chart(snap.straying), strayed, "straying", downloads)
         _straying_metrics(snap.straying)
     with right:
-        data = live.data
-        if data.is_2d:
-            _chart(lambda: charts.boundary_chart(decision_grid(live.spec, snap.theta, data.x_train),
-                                                 points_frame(data.x_train, data.y_train)),
-                   (id(live), snap.step), "decision_regions", downloads)
+        if snap.regions is not None:
+            _chart(lambda: charts.boundary_chart(snap.regions, snap.points_2d), (id(live), id(snap.regions)),
+                   "decision_regions", downloads)
         else:
             _chart(lambda: charts.norms_chart(snap.metrics), rows, "norms", downloads)
     if downloads:

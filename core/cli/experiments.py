@@ -1,0 +1,155 @@
+"""Command-line commands for the interpolation experiments and the figure presets: interpolate, preset."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from core import presets
+from core.charts import training as charts
+from core.cli import paper as cli_paper
+from core.cli.rundir import load_run_dir, save_figures, write_outputs
+from core.model import records
+from core.probes import endpoints
+from core.probes.interpolation import alpha_grid
+from core.probes.straying import straying_summary
+from core.toys import comparators, deep_linear
+from core.train.run import Run
+
+CURVE_COLUMNS = ["alpha", "train_loss", "val_loss", "train_error", "val_error"]
+
+
+def cmd_interpolate(args) -> int:
+    if args.to and args.random_norm is not None:
+        raise ValueError("give --to or --random-norm, not both")
+    run = load_run_dir(args.run)
+    if args.to:
+        pair = endpoints.final_to_final(run, load_run_dir(args.to))
+    elif args.random_norm is not None:
+        pair = endpoints.random_to_final(run, args.random_norm, args.seed)
+    else:
+        pair = endpoints.init_to_final(run)
+    if not args.alpha_min < args.alpha_max:
+        raise ValueError(f"--alpha-min ({args.alpha_min:g}) must be below --alpha-max ({args.alpha_max:g})")
+    if not 2 <= args.points <= 100_000:
+        raise ValueError(f"--points must be between 2 and 100,000, got {args.points}")
+    alphas = alpha_grid(args.alpha_min, args.alpha_max, args.points)
+    frame = endpoints.curves([pair], alphas)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    frame[CURVE_COLUMNS].to_csv(out / "interpolation.csv", index=False)
+    save_figures({"interpolation": charts.curves_chart(frame, title=pair.label)}, out, args.png, args.svg)
+    table = endpoints.curve_table(frame)
+    for row in table.itertuples():
+        print(f"{row.split}: monotone {row.monotone}, max bump {row.max_bump:.4g} at α = {row.bump_alpha:.4g}, "
+              f"barrier {row.barrier:.4g}")
+    print(f"{pair.label}: {len(alphas)} points; wrote {out}")
+    return 0
+
+
+# ---- presets ------------------------------------------------------------------------------------------------
+def _train(preset, out: Path) -> list[records.RunRecord]:
+    """Train the preset's runs in this process; each run's own outputs go to out/runs/runN."""
+
+    kept = []
+    for i, config in enumerate(preset.configs(), start=1):
+        run = Run(config)
+        run.train()
+        name = records.short_name(config, i)
+        print(f"trained {name}: {run.step} steps, {run.status}", flush=True)
+        if run.status != "done":
+            raise ValueError(f"{name} did not finish: {run.message}")
+        kept.append(records.from_run(run, name))
+        write_outputs(run, out / "runs" / f"run{i}")
+    return kept
+
+
+def _interpolation_preset(preset, out: Path, png: bool, svg: bool) -> None:
+    kept = _train(preset, out)
+    view = preset.view
+    pairs = presets.pairs_for(view, kept)
+    quantity, splits = view.get("ip_quantity", "loss"), view.get("ip_splits", ["train", "validation"])
+    for title, alphas in presets.grids(view).items():
+        frame = endpoints.curves(pairs, alphas)
+        name = "interpolation" if title == "main" else f"interpolation_{title.replace('–', '-')}"
+        frame.to_csv(out / f"{name}.csv", index=False)
+        if title == "main":
+            endpoints.curve_table(frame, quantity).to_csv(out / "curve_metrics.csv", index=False)
+        chart = charts.curves_chart(frame, quantity, splits, bool(view.get("ip_log")), title=preset.title)
+        save_figures({name: chart}, out, png, svg)
+
+
+def _straying_preset(preset, out: Path, png: bool, svg: bool) -> None:
+    view = preset.view
+    if view.get("st_view") == "run":
+        record = _train(preset, out)[0]
+        record.straying.to_csv(out / "straying.csv", index=False)
+        s = straying_summary(record.straying)
+        print(f"max residual {s['max_residual']:.4g}, max rho {s['max_rho']:.3f}, "
+              f"2/3 of the norm kept: {s['two_thirds_holds']}")
+        save_figures({"straying": charts.straying_chart(record.straying),
+                                "straying_rho": charts.rho_chart(record.straying)}, out, png, svg)
+        return
+    if view.get("st_view") == "random-walk":
+        frame = cli_paper.write_random_walk(out, comparators.parse_dims(view["rw_dims"]), png=png, svg=svg)
+        print(comparators.random_walk_summary(frame, 900).to_string(index=False))
+    else:
+        problem, _, summary = cli_paper.write_convex_paths(out, png=png, svg=svg)
+        print(f"condition number {problem.condition:g}")
+        print(summary.to_string(index=False))
+
+
+def _deep_linear_preset(preset, out: Path, png: bool, svg: bool) -> None:
+    _, start, end = deep_linear.LINES[preset.view["dl_line"]]
+    frame = cli_paper.write_deep_linear(out, start, end, png=png, svg=svg)
+    m = deep_linear.line_metrics(frame)
+    print(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in m.items()))
+
+
+def cmd_preset(args) -> int:
+    if args.list or not args.name:
+        for p in presets.PRESETS.values():
+            print(f"{p.name:30s} {p.figure:15s} {p.title}")
+        return 0
+    preset = presets.get(args.name)
+    if not args.out:
+        raise ValueError("--out is required to run a preset")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "preset.json").write_text(json.dumps({"name": preset.name, "figure": preset.figure, "title": preset.title,
+                                                 "caption": preset.caption, "runs": list(preset.runs),
+                                                 "view": preset.view}, indent=2) + "\n", encoding="utf-8")
+    if preset.page == "interpolation":
+        _interpolation_preset(preset, out, args.png, args.svg)
+    elif preset.page == "straying":
+        _straying_preset(preset, out, args.png, args.svg)
+    else:
+        _deep_linear_preset(preset, out, args.png, args.svg)
+    print(f"{preset.figure}: {preset.caption}\nwrote {out}", file=sys.stdout)
+    return 0
+
+
+def _figures(parser) -> None:
+    parser.add_argument("--png", action="store_true", help="also write the figure as PNG")
+    parser.add_argument("--svg", action="store_true", help="also write the figure as SVG")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("interpolate", help="the loss along a line: init → final, final → final, or random → final")
+    p.add_argument("--run", required=True, help="a folder written by `python -m core train`")
+    p.add_argument("--to", help="a second run folder: interpolate final → final (same network and data)")
+    p.add_argument("--random-norm", type=float, help="start at a random point of this norm instead of theta_init")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random point")
+    p.add_argument("--alpha-min", type=float, default=0.0)
+    p.add_argument("--alpha-max", type=float, default=1.0)
+    p.add_argument("--points", type=int, default=101)
+    p.add_argument("--out", required=True, help="folder to write interpolation.csv (and figures) into")
+    _figures(p)
+    p.set_defaults(func=cmd_interpolate)
+    p = sub.add_parser("preset", help="reproduce one figure of the paper; --list names them")
+    p.add_argument("name", nargs="?", help="a preset name (see --list)")
+    p.add_argument("--list", action="store_true", help="list the presets")
+    p.add_argument("--out", help="folder to write into")
+    _figures(p)
+    p.set_defaults(func=cmd_preset)

@@ -1,0 +1,1 @@
+"""Pure functions of (network, θ, data): interpolation, straying, endpoints, curvature, spectra, planes, regions."""

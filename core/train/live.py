@@ -1,0 +1,196 @@
+"""Live training: each run trains in its own worker process, so the page never competes with it for the GIL.
+
+The page's LiveRun sends commands (start, pause, step, hot changes, snapshot) over a pipe; the worker trains in
+short chunks and answers between them. Every request is also a heartbeat: a worker that hears nothing for
+IDLE_TIMEOUT seconds while training pauses itself (the tab was closed), and one that hears nothing for
+RELEASE_AFTER seconds exits. A semaphore shared by all workers caps how many runs train at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import sys
+import threading
+import types
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+
+from core.model import records
+from core.model.config import TrainConfig
+from core.model.device import pick_device
+from core.train.worker import MAX_ACTIVE, Status, serve
+
+IDLE_TIMEOUT = 20.0  # seconds without a request before a training worker pauses itself
+REDRAW_FAST, REDRAW_SLOW = 0.5, 1.0  # seconds between live redraws: normally, and while training is starved
+STARVED_BELOW, FED_ABOVE = 0.85, 0.95  # cpu_share thresholds (with hysteresis) between the two
+RELEASE_AFTER = 1800.0  # seconds without a request before a worker process exits
+
+_CTX = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+if _CTX.get_start_method() == "forkserver":
+    _CTX.set_forkserver_preload(["core.train.worker"])  # workers fork from a process that has imported torch
+_slots = _CTX.BoundedSemaphore(MAX_ACTIVE)
+
+
+class CapacityError(ValueError):
+    """The server is already training MAX_ACTIVE runs."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A consistent copy of a run at one moment."""
+
+    config: TrainConfig
+    step: int
+    status: str
+    message: str
+    steps_per_second: float
+    cpu_share: float
+    metrics: pd.DataFrame
+    points: pd.DataFrame  # step, grad_norm, average: thinned for drawing (summaries.grad_norm_points)
+    curvature: pd.DataFrame  # eq. 8.10 terms per step, thinned (summaries.curvature_points); empty when off
+    straying: pd.DataFrame
+    line: pd.DataFrame  # J along θ_i → θ on both splits (probes.interpolation.interpolate), made at line_step
+    line_step: int
+    regions: pd.DataFrame | None  # decision regions on 2-D data (probes.boundary.decision_grid), else None
+    points_2d: pd.DataFrame | None  # the training points drawn over the regions
+    theta_init: torch.Tensor
+    theta: torch.Tensor
+
+
+_main_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _hidden_main():
+    """multiprocessing re-imports __main__ in new processes; under Streamlit that is the app script. Hide it."""
+    with _main_lock:
+        saved = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = saved
+
+
+def redraw_interval(cpu_share: float, current: float) -> float:
+    """Seconds between live redraws: fast unless drawing starves the training of CPU (with hysteresis)."""
+    if cpu_share < STARVED_BELOW:
+        return REDRAW_SLOW
+    if cpu_share > FED_ABOVE:
+        return REDRAW_FAST
+    return current
+
+
+def warm_up() -> None:
+    """Prepare the page's process: keep it to half the cores (workers take all but one), and start the
+    forkserver (it imports torch once) so that the first Train click is quick."""
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
+    if _CTX.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        with _hidden_main():
+            forkserver.ensure_running()
+
+
+class LiveRun:
+    """The page's handle on a run training in a worker process; safe to call from any script thread."""
+
+    def __init__(self, config: TrainConfig):
+        self.config = config
+        self.device = pick_device(config.device)
+        self._lock = threading.Lock()
+        self._status = Status(0, config.steps, "ready", False, "")
+        self._last: Snapshot | None = None
+        self._slots = _slots
+        self._conn, child = _CTX.Pipe()
+        self._process = _CTX.Process(target=serve, args=(child, config, _slots, IDLE_TIMEOUT, RELEASE_AFTER),
+                                     name="trainer", daemon=True)
+        with _hidden_main():
+            self._process.start()
+        child.close()
+        theta_init = self._ask("hello")  # a ValueError when the worker refuses the config (e.g. Newton's size)
+        if theta_init is None:
+            raise ValueError("The training process could not start this run (out of memory?). Try a smaller model.")
+        self.theta_init = torch.from_numpy(theta_init).to(self.device)
+
+    # ---- requests -------------------------------------------------------------------------------------
+    def _ask(self, command: str, argument=None):
+        """Send one command and wait for its answer; a dead worker becomes a 'failed' status, not a crash."""
+        with self._lock:
+            try:
+                self._conn.send((command, argument))
+                kind, status, payload = self._conn.recv()
+            except (EOFError, OSError):
+                if self._status.training:  # it died holding a training slot: give the slot back
+                    with contextlib.suppress(ValueError):
+                        self._slots.release()
+                message = ("This run's worker process is gone (released after a long idle time, or it crashed). "
+                           "Its last picture stays; press Reset to start again.")
+                self._status = Status(self._status.step, self.config.steps, "failed", False, message)
+                return None
+        self._status = status
+        if kind != "ok":
+            raise (CapacityError if kind == "busy" else ValueError)(payload)
+        return payload
+
+    def start(self) -> None:
+        """Train in the background until the run ends, pause() is called, or nobody watches."""
+        self._ask("start")
+
+    def pause(self) -> None:
+        self._ask("pause")
+
+    def step_once(self) -> None:
+        """One optimizer step while paused."""
+        self._ask("step")
+
+    def set_hot(self, **changes) -> None:
+        """Apply learning-rate-like changes; the next chunk uses them."""
+        self._ask("hot", changes)
+        self.config = self.config.replace(**changes)
+
+    def touch(self) -> Status:
+        """A heartbeat that returns the run's status without copying its history."""
+        self._ask("ping")
+        return self._status
+
+    @property
+    def training(self) -> bool:
+        return self.touch().training
+
+    def snapshot(self, grid: tuple[float, float, int] | None = None) -> Snapshot:
+        """Copy what the page draws, with the line on the alpha grid (lo, hi, n) (the run's own when None); also a
+        heartbeat. After the worker is gone, the last snapshot."""
+        payload = self._ask("snapshot", grid)
+        if payload is None:
+            if self._last is None:
+                raise ValueError(self._status.message)
+            return Snapshot(**{**self._last.__dict__, "status": "failed", "message": self._status.message})
+        payload["theta"] = torch.from_numpy(payload["theta"]).to(self.device)
+        self._last = Snapshot(theta_init=self.theta_init, **payload)
+        return self._last
+
+    def record(self, name: str):
+        """A RunRecord of the run now (a few checkpoints, metrics, straying), to keep after the worker is gone."""
+        payload = self._ask("record")
+        if payload is None:
+            raise ValueError(self._status.message)
+        return records.from_arrays(name, self.config, self._status.status, **payload)
+
+    def close(self) -> None:
+        """End the worker process."""
+        try:
+            self._ask("close")
+        finally:
+            self._process.join(2)
+            if self._process.is_alive():
+                self._process.kill()
+
+    def __del__(self):
+        process = getattr(self, "_process", None)
+        if process is not None and process.is_alive():
+            process.kill()

@@ -1,0 +1,185 @@
+"""The worker process of a live run: it owns one Run, answers the page's commands between short training chunks,
+pauses itself when nobody asks, exits when released, and summarises what the page draws (core.train.summaries):
+the page asks for a snapshot and draws it, and never rebuilds what the worker has (data, curves, regions)."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import NamedTuple
+
+import pandas as pd
+import torch
+
+from core.model import records
+from core.model.config import TrainConfig
+from core.probes.boundary import decision_grid, points_frame
+from core.probes.interpolation import alpha_grid, interpolate
+from core.train.run import Run
+from core.train.summaries import curvature_points, grad_norm_points
+
+CHUNK_SECONDS = 0.05  # a worker answers requests at least this often
+STRAYING_EVERY = 1.0  # seconds between recomputations of the straying plot while training (a K x P pass)
+VIEW_SHARE = 0.1  # while training, the line and the regions are recomputed at most this share of the time
+MAX_ACTIVE = 4  # runs training at once on this server
+
+
+class Status(NamedTuple):
+    step: int
+    steps: int
+    status: str  # ready, running, paused, done, diverged, failed
+    training: bool
+    message: str
+    cpu_share: float = 1.0  # share of wall time the training thread got on a CPU lately (1 = not starved)
+
+
+def serve(conn, config: TrainConfig, slots, idle_timeout: float, release_after: float) -> None:
+    """Own one Run: answer commands, train in chunks between them, pause when nobody asks, exit when released."""
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))  # leave a core to the page and the browser
+    try:
+        run = Run(config)
+    except ValueError as exc:  # e.g. Newton on a model too large for its exact Hessian: the page's first answer
+        conn.recv()
+        conn.send(("error", Status(0, config.steps, "failed", False, str(exc)), str(exc)))
+        conn.close()
+        return
+    worker = _Worker(run, slots)
+    last_seen = time.monotonic()
+    while True:
+        if conn.poll(0 if worker.training else release_after):
+            try:
+                command, argument = conn.recv()
+            except EOFError:  # the page's process is gone
+                break
+            last_seen = time.monotonic()
+            kind, payload = worker.handle(command, argument)
+            conn.send((kind, worker.status(), payload))
+            if command == "close":
+                break
+        elif not worker.training:
+            break  # released: nobody asked for this run for release_after seconds
+        if worker.training:
+            if time.monotonic() - last_seen > idle_timeout:
+                worker.stop("Paused because no page has shown this run for a while (closed tab?).")
+            else:
+                worker.train_chunk()
+    worker.stop("")
+    conn.close()
+
+
+def _copy(theta: torch.Tensor):
+    """A plain numpy copy: torch's pickler would share a tensor's memory with the page instead of copying it."""
+    return theta.detach().cpu().numpy().copy()
+
+
+class _View(NamedTuple):
+    key: object
+    step: int
+    frame: pd.DataFrame
+    at: float
+    took: float
+
+
+class _Worker:
+    """The run and its training flag inside the worker process."""
+
+    def __init__(self, run, slots):
+        self.run, self.slots = run, slots
+        self.training, self.notice = False, ""
+        self.cpu_share = 1.0
+        self._straying, self._straying_at = None, 0.0
+        self._views: dict[str, _View] = {}
+        data = run.data
+        self.points_2d = points_frame(data.x_train, data.y_train) if data.is_2d else None
+
+    def view(self, name: str, key, make) -> tuple[pd.DataFrame, int]:
+        """(frame, step it was made at): make() again when the key or the step changed, but while training at most
+        VIEW_SHARE of the time (a view costs full passes over the data)."""
+        old, now = self._views.get(name), time.monotonic()
+        if old is not None and old.key == key and (old.step == self.run.step or (
+                self.training and now - old.at < old.took / VIEW_SHARE)):
+            return old.frame, old.step
+        frame = make()
+        self._views[name] = _View(key, self.run.step, frame, now, time.monotonic() - now)
+        return frame, self.run.step
+
+    def line(self, grid: tuple[float, float, int]) -> tuple[pd.DataFrame, int]:
+        """J along θ_i → θ now on the alpha grid (lo, hi, n), both splits (core.probes.interpolation)."""
+        r = self.run
+        return self.view("line", tuple(grid), lambda: interpolate(r.spec, r.theta_init, r.theta, r.data,
+                                                                   alpha_grid(*grid)))
+
+    def regions(self) -> pd.DataFrame | None:
+        """The decision regions on 2-D data (None otherwise)."""
+        r = self.run
+        if self.points_2d is None:
+            return None
+        return self.view("regions", None, lambda: decision_grid(r.spec, r.theta, r.data.x_train))[0]
+
+    def straying(self) -> pd.DataFrame:
+        """The straying frame; while training, at most STRAYING_EVERY seconds old."""
+        now = time.monotonic()
+        if self._straying is None or not self.training or now - self._straying_at >= STRAYING_EVERY:
+            self._straying, self._straying_at = self.run.straying_frame(torch.float32), now
+        return self._straying
+
+    def status(self) -> Status:
+        r = self.run
+        state = "running" if self.training else r.status
+        return Status(r.step, r.config.steps, state, self.training, r.message or self.notice, self.cpu_share)
+
+    def stop(self, notice: str) -> None:
+        if self.training:
+            self.training = False
+            self.slots.release()
+        self.notice = notice or self.notice
+
+    def train_chunk(self) -> None:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        self.run.train(max_seconds=CHUNK_SECONDS)
+        wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+        if wall > 0:  # moving average over about ten chunks
+            self.cpu_share += 0.1 * (min(cpu / wall, 1.0) - self.cpu_share)
+        if self.run.finished:
+            self.stop("")
+
+    def handle(self, command: str, argument):
+        """(kind, payload) for one command; kind is 'ok', or 'error' or 'busy' with a message as payload."""
+        r = self.run
+        try:
+            if command == "hello":
+                return "ok", _copy(r.theta_init)
+            if command == "start" and not self.training and not r.finished:
+                if not self.slots.acquire(block=False):
+                    return "busy", (f"The server is already training {MAX_ACTIVE} runs, its limit. Pause another "
+                                     "tab's run, or try again in a minute.")
+                self.training, self.notice = True, ""
+            elif command in ("pause", "close"):
+                self.stop("")
+            elif command == "step":
+                self.stop("")
+                r.train(max_steps=1)
+            elif command == "hot":
+                r.set_hot(**argument)
+            elif command == "record":
+                steps, thetas = r.trajectory.view()
+                steps, checkpoints = records.checkpoint_arrays(steps, thetas, r.theta, r.step)
+                return "ok", {"steps": steps, "checkpoints": checkpoints, "metrics": r.metrics_frame(),
+                              "straying": r.straying_frame()}
+            elif command == "snapshot":
+                points = r.points_frame()
+                line, line_step = self.line(argument or (r.config.interp_min, r.config.interp_max,
+                                                         r.config.interp_points))
+                return "ok", {
+                    "config": r.config, "step": r.step, "status": self.status().status,
+                    "message": self.status().message, "steps_per_second": r.steps_per_second,
+                    "cpu_share": self.cpu_share,
+                    "metrics": r.metrics_frame(), "points": grad_norm_points(points),
+                    "curvature": curvature_points(points),
+                    "straying": self.straying(),
+                    "theta": _copy(r.theta),
+                    "line": line, "line_step": line_step, "regions": self.regions(), "points_2d": self.points_2d,
+                }
+            return "ok", None
+        except ValueError as exc:
+            return "error", str(exc)
