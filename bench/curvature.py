@@ -22,7 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.model import networks as models  # noqa: E402
+from core.model import networks  # noqa: E402
 from core.model.build import model_and_data  # noqa: E402
 from core.model.config import TrainConfig  # noqa: E402
 from core.probes import spectrum  # noqa: E402
@@ -59,14 +59,14 @@ def monitor(steps: int, repeats: int) -> None:
 
 def exact_spectrum(repeats: int) -> None:
     spec, data = model_and_data(SPECTRUM)
-    theta = models.init_params(spec, 1.0, 0)
+    theta = networks.init_params(spec, 1.0, 0)
     loss = spectrum.split_loss(spec, data)
 
     def ours():
         return spectrum.exact(loss, theta).eigenvalues
 
     def plain():
-        h = torch.func.hessian(lambda th: models.loss_fn(spec, th, data.x_train, data.y_train))(theta)
+        h = torch.func.hessian(lambda th: networks.loss_fn(spec, th, data.x_train, data.y_train))(theta)
         return torch.linalg.eigvalsh(h.double())
 
     times = {"ours": [], "torch.func.hessian + eigvalsh": []}

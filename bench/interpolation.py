@@ -45,8 +45,7 @@ from core.model.config import TrainConfig
 from core.model.data import make_dataset
 from core.model.device import pick_device
 from core.model.networks import MLP, evaluate, init_params
-from core.probes import interp_walk
-from core.probes import interpolation as paths
+from core.probes import interp_walk, interpolation
 from core.train.run import Run
 
 HIDDEN = (256, 256)
@@ -173,7 +172,7 @@ def main() -> None:
     spec = MLP(data.n_features, HIDDEN, data.n_classes, "relu")
     theta0 = init_params(spec, 1.0, 0).to(device)
     theta1 = end_point(spec, args.end, device)
-    grid = paths.alpha_grid(0.0, 1.0, n)
+    grid = interpolation.alpha_grid(0.0, 1.0, n)
     grid_t = torch.as_tensor(grid, dtype=theta0.dtype, device=device)
     # linear_interpolation adds (end - start) / steps to the start point, then evaluates, steps times: its alphas are
     # (i + 1) / steps, i = 0..steps-1, so it never evaluates alpha = 0 and reaches alpha = 1 by repeated float32 adds.
@@ -182,22 +181,22 @@ def main() -> None:
     end_model = to_sequential(spec, theta1)
 
     def ours_train():
-        return paths._split_losses(spec, theta0, theta1, grid_t, x, y)[0]
+        return interpolation._split_losses(spec, theta0, theta1, grid_t, x, y)[0]
 
     def ours_full():
-        return paths.interpolate(spec, theta0, theta1, data, grid)
+        return interpolation.interpolate(spec, theta0, theta1, data, grid)
 
     def ours_other_path():
         """Diagnostic: the direct path's batching this device does not use by default (batched on a CPU, one alpha at a
         time on a GPU)."""
-        return paths._split_losses(spec, theta0, theta1, grid_t, x, y, batched=device.type == "cpu",
+        return interpolation._split_losses(spec, theta0, theta1, grid_t, x, y, batched=device.type == "cpu",
                                    method="direct")[0]
 
     def piecewise():
-        return paths._split_losses(spec, theta0, theta1, grid_t, x, y, method="piecewise")[0]
+        return interpolation._split_losses(spec, theta0, theta1, grid_t, x, y, method="piecewise")[0]
 
     def direct():
-        return paths._split_losses(spec, theta0, theta1, grid_t, x, y, method="direct")[0]
+        return interpolation._split_losses(spec, theta0, theta1, grid_t, x, y, method="direct")[0]
 
     def ll(start_model):
         # deepcopy_model=False, the library's default: it steps the start model's own parameters in place, so a fresh
@@ -223,7 +222,7 @@ def main() -> None:
     curve_pw, curve_direct = res["piecewise"], res["direct"]
     stats = {}
     pw_loss, pw_error = interp_walk.split_losses_piecewise(spec, theta0, theta1, grid_t, x, y, stats)
-    direct_error = paths._split_losses(spec, theta0, theta1, grid_t, x, y, method="direct")[1]
+    direct_error = interpolation._split_losses(spec, theta0, theta1, grid_t, x, y, method="direct")[1]
 
     # Cross-checks: against our grid k / (steps - 1) only alpha = 1 coincides with the library's, so our batched path is
     # also run on the library's own alphas to compare all of its points.
@@ -231,9 +230,9 @@ def main() -> None:
     ll(start_after)
     drift = max((p - q).abs().max().item() for p, q in zip(start_after.parameters(), end_model.parameters()))
     ll_t = torch.as_tensor(ll_alphas, dtype=theta0.dtype, device=device)
-    ours_on_ll = paths._split_losses(spec, theta0, theta1, ll_t, x, y)[0]
-    pw_on_ll = paths._split_losses(spec, theta0, theta1, ll_t, x, y, method="piecewise")[0]
-    direct_on_ll = paths._split_losses(spec, theta0, theta1, ll_t, x, y, method="direct")[0]
+    ours_on_ll = interpolation._split_losses(spec, theta0, theta1, ll_t, x, y)[0]
+    pw_on_ll = interpolation._split_losses(spec, theta0, theta1, ll_t, x, y, method="piecewise")[0]
+    direct_on_ll = interpolation._split_losses(spec, theta0, theta1, ll_t, x, y, method="direct")[0]
 
     # FLOPs on the train split: our first layer twice (theta0 and theta1), the rest once per alpha; a full forward per
     # alpha for loss-landscapes and the naive loop. Elementwise work (interpolation, relu, softmax) is not counted.

@@ -43,7 +43,7 @@ from loss_landscapes.metrics import Loss
 from bench.interpolation import load_mark, race, report_load, to_sequential
 from core.model.config import TrainConfig
 from core.model.data import make_dataset
-from core.probes import interpolation as paths
+from core.probes import interpolation
 from core.probes import plane as pl
 from core.train.run import Run
 
@@ -89,7 +89,7 @@ def main() -> None:
         rows = []
         for bb in b.tolist():
             row0 = plane.origin.double() + bb * plane.d2
-            rows.append(paths._split_losses(spec, row0.float(), (row0 + plane.d1).float(), a_t, x, y)[0])
+            rows.append(interpolation._split_losses(spec, row0.float(), (row0 + plane.d1).float(), a_t, x, y)[0])
         return np.stack(rows)  # (len(b), len(a))
 
     def ours_grid():

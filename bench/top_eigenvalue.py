@@ -22,7 +22,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.interpolation import to_sequential  # noqa: E402
-from core.model import networks as models  # noqa: E402
+from core.model import networks  # noqa: E402
 from core.model.config import TrainConfig  # noqa: E402
 from core.probes import curvature  # noqa: E402
 from core.train.run import Run  # noqa: E402
@@ -44,7 +44,7 @@ def main() -> None:
     model = to_sequential(spec, theta)
 
     def loss(t):
-        return models.loss_fn(spec, t, x, y)
+        return networks.loss_fn(spec, t, x, y)
 
     ours_times, theirs_times = [], []
     for r in range(args.repeats):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.model.config import TrainConfig
-from core.probes import endpoints as interpolation
+from core.probes import endpoints
 from core.probes.interpolation import alpha_grid
 
 # Fully connected networks on the 8x8 digits (the paper's MNIST networks, scaled to train in seconds).
@@ -102,24 +102,24 @@ def get(name: str) -> Preset:
     return PRESETS[name]
 
 
-def pairs_for(view: dict, records: list) -> list[interpolation.Endpoints]:
+def pairs_for(view: dict, records: list) -> list[endpoints.Endpoints]:
     """The interpolation endpoints a preset's view asks for, from the records of its runs (in order)."""
     mode = view.get("ip_mode", "init-final")
     if not records:
         raise ValueError("this view needs at least one run")
     if mode == "init-final":
-        return [interpolation.init_to_final(r) for r in records]
+        return [endpoints.init_to_final(r) for r in records]
     if mode == "final-final":
         if len(records) < 2:
             raise ValueError("final → final needs two runs")
-        return [interpolation.final_to_final(records[0], records[1])]
+        return [endpoints.final_to_final(records[0], records[1])]
     if mode == "random-final":
         r = records[0]
         norm = float(view.get("ip_norm_ratio", 3.0)) * float(r.theta_final.norm())
-        return [interpolation.random_to_final(r, norm, int(view.get("ip_random_seed", 0)))]
+        return [endpoints.random_to_final(r, norm, int(view.get("ip_random_seed", 0)))]
     if mode == "checkpoints":
         r = records[0]
-        return [interpolation.checkpoint_to_checkpoint(r, r.steps[0], r.steps[-1])]
+        return [endpoints.checkpoint_to_checkpoint(r, r.steps[0], r.steps[-1])]
     raise ValueError(f"unknown interpolation mode {mode!r}; choose one of: {', '.join(MODES)}")
 
 

@@ -1,4 +1,4 @@
-"""Deep linear regression: J = (w1·w2 − 1)² along a straight line, closed form beside a torch forward pass (SPEC §4)."""
+"""Deep linear regression: J = (w1·w2 − 1)² along a line, closed form beside a torch forward pass (definitions §4)."""
 
 import streamlit as st
 

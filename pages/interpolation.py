@@ -21,7 +21,7 @@ if not records:
             icon=":material/info:")
     st.stop()
 
-pairs = view.endpoints(records, wanted("interpolation"))
+pairs = view.endpoint_pairs(records, wanted("interpolation"))
 alphas, windows = view.grid()
 quantity, splits, log_y = view.display()
 if pairs and alphas is not None:

@@ -1,4 +1,4 @@
-"""Surfaces: race optimizers on analytic 2-D surfaces, animate their paths, restart at random (SPEC §5, §6)."""
+"""Surfaces: race optimizers on analytic 2-D surfaces, animate their paths, restart at random (definitions §5, §6)."""
 
 import streamlit as st
 

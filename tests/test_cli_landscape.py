@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 from core.cli import landscape as cli_landscape
 from core.cli import main as cli
 from core.cli.rundir import load_run_dir
-from core.model import networks as models
+from core.model import networks
 from core.model.build import model_and_data
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -80,7 +80,7 @@ def test_grid_loss_at_theta_i_matches_the_network(run_dir, tmp_path, capsys):
     spec, data = model_and_data(record.config)
     at_origin = grid[(grid["a"] == 0) & np.isclose(grid["b"], 0, atol=1e-12)]
     assert len(at_origin) == 1
-    expected = float(models.loss_fn(spec, record.theta_init, data.x_train, data.y_train))
+    expected = float(networks.loss_fn(spec, record.theta_init, data.x_train, data.y_train))
     assert at_origin["train_loss"].iloc[0] == pytest.approx(expected, rel=1e-5)
     # another seed gives another plane; the same seed the same one
     again, other = tmp_path / "again", tmp_path / "other"

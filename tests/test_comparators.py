@@ -1,4 +1,4 @@
-"""The straying comparators (SPEC §3): the random walk against a direct simulation, the convex paths against
+"""The straying comparators (definitions §3): the random walk against a direct simulation, the convex paths against
 torch.optim.SGD on a rotated (dense) copy of the problem, and the charts."""
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def test_gradient_matches_autograd_and_the_line_to_the_solution_has_no_bump():
     j = np.array([problem.value((1 - a) * problem.theta_0 + a * problem.theta_star) for a in alphas])
     m = curve_metrics(alphas, j)
     assert m["monotone"] and m["max_bump"] == 0.0
-    # convex: never above the chord, so the barrier is only the drop J(θ_0)/2 that SPEC §2's definition counts
+    # convex: never above the chord, so the barrier is only the drop J(θ_0)/2 that the old definition counted
     assert (j <= (1 - alphas) * j[0] + alphas * j[-1] + 1e-12).all()
     assert m["barrier"] == pytest.approx(j[0] / 2)
 

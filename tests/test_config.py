@@ -7,17 +7,18 @@ import json
 
 import pytest
 
-from core.model import config as config_mod
 from core.model.config import DEFAULT, FIELD_TYPES, HOT_FIELDS, TrainConfig, from_dict, load_json, parse_set
 from core.model.config import resolve as resolve_config
+from core.model.networks import ACTIVATIONS
+from core.model.optim import OPTIMIZERS
 
 
 def test_defaults_are_valid_and_match_the_spec_choices():
     c = TrainConfig()
     assert c == DEFAULT
     assert c.interp_min <= 0.0 and c.interp_max >= 1.0
-    assert set(config_mod.OPTIMIZER_NAMES) == {"sgd", "momentum", "nesterov", "adam", "newton", "saddle-free"}
-    assert set(config_mod.ACTIVATION_NAMES) == {"relu", "tanh", "sigmoid", "linear", "maxout"}
+    assert set(OPTIMIZERS) == {"sgd", "momentum", "nesterov", "adam", "newton", "saddle-free"}
+    assert set(ACTIVATIONS) == {"relu", "tanh", "sigmoid", "linear", "maxout"}
 
 
 def test_round_trip_through_json():

@@ -4,8 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from core.model import networks as models
-from core.model import optim
+from core.model import networks, optim
 from core.model.data import make_dataset
 from core.model.optim import OPTIMIZERS, HyperParams
 from core.probes import curvature
@@ -18,11 +17,11 @@ def problem():
     """A small tanh MLP on 3-class blobs in float64: loss(θ), θ, the data and the spec."""
     data = make_dataset("blobs", 120, 0.3, 0.2, seed=3)
     x, y = data.x_train.double(), data.y_train
-    spec = models.MLP(data.n_features, (6,), data.n_classes, "tanh")
-    theta = models.init_params(spec, scale=1.5, seed=2).double()
+    spec = networks.MLP(data.n_features, (6,), data.n_classes, "tanh")
+    theta = networks.init_params(spec, scale=1.5, seed=2).double()
 
     def loss(t):
-        return models.loss_fn(spec, t, x, y)
+        return networks.loss_fn(spec, t, x, y)
 
     return loss, theta, spec, x, y
 
@@ -54,7 +53,7 @@ def test_exact_spectrum_matches_eigvalsh_and_refuses_big_models(problem):
     expected = torch.linalg.eigvalsh(torch.func.hessian(loss)(theta))
     torch.testing.assert_close(curvature.exact_spectrum(loss, theta), expected, rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError, match="above the limit"):
-        curvature.exact_spectrum(lambda t: (t**2).sum(), torch.zeros(curvature.EXACT_MAX_PARAMS + 1))
+        curvature.exact_spectrum(lambda t: (t**2).sum(), torch.zeros(networks.EXACT_HESSIAN_MAX_PARAMS + 1))
 
 
 def test_lanczos_extremes_match_the_exact_spectrum(problem):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from core.cli import main as cli
-from core.model import networks as models
+from core.model import networks
 from core.model.config import TrainConfig, from_dict
 from core.train.run import CURVATURE_COLUMNS, METRIC_COLUMNS, Run
 
@@ -26,7 +26,7 @@ def cfg(**changes) -> TrainConfig:
 def _explicit(run: Run, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> dict:
     """gᵀg, gᵀHg, the ratio and λ_max from torch.func.grad / hessian / eigvalsh, in float64."""
     def loss(th):
-        return models.loss_fn(run.spec, th, x.double(), y)
+        return networks.loss_fn(run.spec, th, x.double(), y)
 
     th = theta.double()
     g, h = torch.func.grad(loss)(th), torch.func.hessian(loss)(th)

@@ -1,4 +1,4 @@
-"""Deep linear regression (SPEC §4): the quartic against a torch forward pass, numpy.polyval and autograd."""
+"""Deep linear regression (definitions §4): the quartic against a torch forward pass, numpy.polyval and autograd."""
 
 from __future__ import annotations
 

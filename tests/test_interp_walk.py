@@ -1,4 +1,4 @@
-"""The piecewise walk of core.interp_walk against naive loops of core.model.networks.evaluate (SPEC §2)."""
+"""The piecewise walk of core.interp_walk against naive loops of core.model.networks.evaluate (definitions §2)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.model import networks as models
-from core.probes import interp_walk, walk_schedule
-from core.probes import interpolation as paths
+from core.model import networks
+from core.probes import interp_walk, interpolation, walk_schedule
 from core.probes.interp_walk import piecewise_logits, split_losses_piecewise
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -27,8 +26,8 @@ def _data(n=60, n_in=5, classes=3, seed=0, dtype=torch.float32):
 
 def _endpoints(spec, dtype=torch.float32):
     """Two different random nets: scale 3 and a shift make many units switch along the path."""
-    theta0 = models.init_params(spec, scale=1.0, seed=1)
-    theta1 = models.init_params(spec, scale=3.0, seed=2) + 0.1
+    theta0 = networks.init_params(spec, scale=1.0, seed=1)
+    theta1 = networks.init_params(spec, scale=3.0, seed=2) + 0.1
     return theta0.to(dtype), theta1.to(dtype)
 
 
@@ -39,8 +38,8 @@ def _naive(spec, theta0, theta1, alphas, x, y):
     t0, t1, x64 = theta0.double(), theta1.double(), x.double()
     for a in np.asarray(alphas, dtype=np.float64):
         theta = (1 - a) * t0 + a * t1
-        loss, error = models.evaluate(spec, theta, x64, y)
-        logits = models.forward(spec, spec.split(theta), x64)
+        loss, error = networks.evaluate(spec, theta, x64, y)
+        logits = networks.forward(spec, spec.split(theta), x64)
         mine = logits.gather(1, y[:, None]).squeeze(1)
         rival = logits.scatter(1, y[:, None], float("-inf")).amax(1)
         losses.append(loss)
@@ -75,7 +74,7 @@ def _count_sign_changes(spec, theta0, theta1, x, alphas):
 @pytest.mark.parametrize("activation", PIECEWISE)
 def test_piecewise_equals_naive_loop_on_messy_alphas(activation, hidden):
     x, y = _data()
-    spec = models.MLP(x.shape[1], hidden, 3, activation)
+    spec = networks.MLP(x.shape[1], hidden, 3, activation)
     theta0, theta1 = _endpoints(spec)
     losses, errors = _check(spec, theta0, theta1, MESSY, x, y)
     # repeated alphas give identical numbers, wherever they sit in the input
@@ -88,10 +87,10 @@ def test_piecewise_equals_naive_loop_on_messy_alphas(activation, hidden):
 def test_no_hidden_layer_keeps_the_direct_path(activation):
     """Logistic regression: nothing to walk (the first layer is already linear in alpha); interpolation goes direct."""
     x, y = _data()
-    spec = models.MLP(x.shape[1], (), 3, activation)
+    spec = networks.MLP(x.shape[1], (), 3, activation)
     assert not interp_walk.supports(spec)
     theta0, theta1 = _endpoints(spec)
-    losses, errors = paths._split_losses(spec, theta0, theta1, torch.tensor(MESSY), x, y)
+    losses, errors = interpolation._split_losses(spec, theta0, theta1, torch.tensor(MESSY), x, y)
     ref_losses, ref_errors, unsure = _naive(spec, theta0, theta1, MESSY, x, y)
     np.testing.assert_allclose(losses, ref_losses, rtol=1e-5, atol=1e-7)
     assert np.all(np.abs(errors - ref_errors) <= unsure / len(y) + 1e-12)
@@ -100,7 +99,7 @@ def test_no_hidden_layer_keeps_the_direct_path(activation):
 @pytest.mark.parametrize("activation", PIECEWISE)
 def test_float64_inputs(activation):
     x, y = _data(dtype=torch.float64)
-    spec = models.MLP(x.shape[1], (8, 4), 3, activation)
+    spec = networks.MLP(x.shape[1], (8, 4), 3, activation)
     theta0, theta1 = _endpoints(spec, torch.float64)
     _check(spec, theta0, theta1, np.linspace(-1, 2, 31), x, y, rtol=1e-10)
 
@@ -109,12 +108,12 @@ def test_float64_inputs(activation):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_endpoints_equal_evaluate(activation, dtype):
     x, y = _data(dtype=dtype)
-    spec = models.MLP(x.shape[1], (16, 8), 3, activation)
+    spec = networks.MLP(x.shape[1], (16, 8), 3, activation)
     theta0, theta1 = _endpoints(spec, dtype)
     losses, errors = split_losses_piecewise(spec, theta0, theta1, torch.tensor([1.0, -0.3, 0.0, 0.6], dtype=dtype),
                                             x, y)
     for i, theta in ((2, theta0), (0, theta1)):
-        loss, error = models.evaluate(spec, theta, x, y)
+        loss, error = networks.evaluate(spec, theta, x, y)
         assert losses[i] == pytest.approx(loss, rel=1e-5 if dtype == torch.float32 else 1e-12)
         assert errors[i] == error
 
@@ -122,7 +121,7 @@ def test_endpoints_equal_evaluate(activation, dtype):
 @pytest.mark.parametrize("activation", PIECEWISE)
 def test_a_single_alpha(activation):
     x, y = _data()
-    spec = models.MLP(x.shape[1], (8,), 3, activation)
+    spec = networks.MLP(x.shape[1], (8,), 3, activation)
     theta0, theta1 = _endpoints(spec)
     for a in (0.37, -2.0, 3.0):
         _check(spec, theta0, theta1, [a], x, y)
@@ -130,7 +129,7 @@ def test_a_single_alpha(activation):
 
 def test_empty_alphas():
     x, y = _data()
-    spec = models.MLP(x.shape[1], (8,), 3)
+    spec = networks.MLP(x.shape[1], (8,), 3)
     losses, errors = split_losses_piecewise(spec, *_endpoints(spec), torch.zeros(0), x, y)
     assert losses.shape == errors.shape == (0,)
 
@@ -138,7 +137,7 @@ def test_empty_alphas():
 def test_a_non_uniform_grid():
     """Roots are placed by torch.searchsorted when the grid is far from evenly spaced."""
     x, y = _data()
-    spec = models.MLP(x.shape[1], (16, 8), 3, "relu")
+    spec = networks.MLP(x.shape[1], (16, 8), 3, "relu")
     alphas = np.concatenate([-np.geomspace(1e-3, 1.5, 9), np.geomspace(1e-4, 2.0, 25)])
     stats = {}
     split_losses_piecewise(spec, *_endpoints(spec), torch.as_tensor(alphas, dtype=torch.float32), x, y, stats)
@@ -150,7 +149,7 @@ def test_a_non_uniform_grid():
 def _switching_at_half(activation):
     """A net whose unit 2 switches exactly at alpha = 0.5 for every sample: its weights are 0 and its bias (or, for
     maxout, the difference of its two pieces' biases) goes from 1 to -1, so switch(a) = 1 - 2a."""
-    spec = models.MLP(5, (8,), 3, activation)
+    spec = networks.MLP(5, (8,), 3, activation)
     theta0, theta1 = _endpoints(spec)
     for theta, value in ((theta0, 1.0), (theta1, -1.0)):
         w1, b1 = spec.split(theta)[:2]
@@ -181,7 +180,7 @@ def test_alpha_exactly_at_a_switch_point(activation):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_flips_processed_equal_sign_changes_counted_naively(activation, dtype):
     x, y = _data(dtype=dtype)
-    spec = models.MLP(x.shape[1], (16, 8), 3, activation)
+    spec = networks.MLP(x.shape[1], (16, 8), 3, activation)
     theta0, theta1 = _endpoints(spec, dtype)
     alphas = torch.tensor(MESSY + list(np.linspace(-1, 2, 40)), dtype=dtype)
     stats = {}
@@ -194,7 +193,7 @@ def test_flips_processed_equal_sign_changes_counted_naively(activation, dtype):
 def test_rows_recomputed_exactly_after_many_updates(monkeypatch):
     """With a tiny REFRESH_FLIPS rows are recomputed often; the result does not change beyond rounding."""
     x, y = _data(n=80)
-    spec = models.MLP(x.shape[1], (16, 8), 3, "relu")
+    spec = networks.MLP(x.shape[1], (16, 8), 3, "relu")
     theta0, theta1 = _endpoints(spec)
     alphas = torch.linspace(-1, 2, 60)
     plain = split_losses_piecewise(spec, theta0, theta1, alphas, x, y)
@@ -213,7 +212,7 @@ def test_rows_recomputed_exactly_after_many_updates(monkeypatch):
 def test_blocks_of_alphas_do_not_change_the_numbers(monkeypatch, activation):
     """The later layers run a block of alphas at a time; one alpha per block, or blocks of 7, give the same curve."""
     x, y = _data()
-    spec = models.MLP(x.shape[1], (16, 16, 8), 3, activation)
+    spec = networks.MLP(x.shape[1], (16, 16, 8), 3, activation)
     theta0, theta1 = _endpoints(spec)
     alphas = torch.linspace(-0.5, 1.5, 30)
     whole = split_losses_piecewise(spec, theta0, theta1, alphas, x, y)
@@ -227,7 +226,7 @@ def test_blocks_of_alphas_do_not_change_the_numbers(monkeypatch, activation):
 # ---- accuracy on a digits-sized net --------------------------------------------------------------------------
 def test_digits_sized_net_loss_curve():
     x, y = _data(n=500, n_in=64, classes=10, seed=3)
-    spec = models.MLP(64, (64, 64), 10, "relu")
+    spec = networks.MLP(64, (64, 64), 10, "relu")
     theta0, theta1 = _endpoints(spec)
     _check(spec, theta0, theta1, np.linspace(-1, 2, 61), x, y)
 
@@ -240,17 +239,18 @@ def test_accumulated_updates_stay_as_accurate_as_a_direct_product(width, lo, hi,
     go in and out of each row). Its error relative to each row's largest entry stays within `factor` of the direct
     float32 forward pass's, about 1e-6."""
     x, _ = _data(n=400, n_in=64, classes=10, seed=3)
-    spec = models.MLP(64, (width,), 64, "relu")
-    theta0 = models.init_params(spec, scale=1.0, seed=6)
-    theta1 = models.init_params(spec, scale=scale, seed=106) + 0.1
+    spec = networks.MLP(64, (width,), 64, "relu")
+    theta0 = networks.init_params(spec, scale=1.0, seed=6)
+    theta1 = networks.init_params(spec, scale=scale, seed=106) + 0.1
     grid = torch.linspace(lo, hi, 121, dtype=torch.float64)
     stats = {}
     logits = torch.cat(list(piecewise_logits(spec, theta0, theta1, x, grid, stats)))  # (121, 64, N)
     assert stats["flips"] > 10 * len(x) and stats["refreshed"] > len(x)
     worst = direct = 0.0
     for k, a in enumerate(grid.tolist()):
-        exact = models.forward(spec, spec.split(theta0.double() + a * (theta1.double() - theta0.double())), x.double())
-        plain = models.forward(spec, spec.split(theta0 + a * (theta1 - theta0)), x)
+        theta = theta0.double() + a * (theta1.double() - theta0.double())
+        exact = networks.forward(spec, spec.split(theta), x.double())
+        plain = networks.forward(spec, spec.split(theta0 + a * (theta1 - theta0)), x)
         scale_ = exact.abs().amax(1, keepdim=True)
         worst = max(worst, float(((logits[k].T.double() - exact).abs() / scale_).max()))
         direct = max(direct, float(((plain.double() - exact).abs() / scale_).max()))
@@ -270,12 +270,12 @@ def test_error_rates_follow_argmax_on_ties_and_nans():
 
 
 def test_supports():
-    assert interp_walk.supports(models.MLP(4, (8,), 3, "relu"))
-    assert interp_walk.supports(models.MLP(4, (8, 2), 3, "maxout"))
-    assert interp_walk.supports(models.MLP(4, (8,), 3, "linear"))
-    assert not interp_walk.supports(models.MLP(4, (), 3, "relu"))  # logistic regression: nothing to walk
-    assert not interp_walk.supports(models.MLP(4, (8,), 3, "tanh"))
-    assert not interp_walk.supports(models.MLP(4, (8,), 3, "sigmoid"))
+    assert interp_walk.supports(networks.MLP(4, (8,), 3, "relu"))
+    assert interp_walk.supports(networks.MLP(4, (8, 2), 3, "maxout"))
+    assert interp_walk.supports(networks.MLP(4, (8,), 3, "linear"))
+    assert not interp_walk.supports(networks.MLP(4, (), 3, "relu"))  # logistic regression: nothing to walk
+    assert not interp_walk.supports(networks.MLP(4, (8,), 3, "tanh"))
+    assert not interp_walk.supports(networks.MLP(4, (8,), 3, "sigmoid"))
 
 
 # ---- dispatch in core.probes.interpolation -----------------------------------------------------------------
@@ -286,13 +286,13 @@ def test_supports():
 ])
 def test_split_losses_dispatch(monkeypatch, activation, hidden, batched, method, walks):
     x, y = _data()
-    spec = models.MLP(x.shape[1], hidden, 3, activation)
+    spec = networks.MLP(x.shape[1], hidden, 3, activation)
     theta0, theta1 = _endpoints(spec)
     calls = []
     real = interp_walk.split_losses_piecewise
     monkeypatch.setattr(interp_walk, "split_losses_piecewise", lambda *args: calls.append(1) or real(*args))
     alphas = torch.tensor(MESSY)
-    losses, errors = paths._split_losses(spec, theta0, theta1, alphas, x, y, batched, method)
+    losses, errors = interpolation._split_losses(spec, theta0, theta1, alphas, x, y, batched, method)
     assert bool(calls) == walks
     ref_losses, ref_errors, unsure = _naive(spec, theta0, theta1, MESSY, x, y)
     np.testing.assert_allclose(losses, ref_losses, rtol=1e-5, atol=1e-7)
@@ -301,17 +301,18 @@ def test_split_losses_dispatch(monkeypatch, activation, hidden, batched, method,
 
 def test_split_losses_method_switch(monkeypatch):
     x, y = _data()
-    spec = models.MLP(x.shape[1], (8,), 3, "relu")
+    spec = networks.MLP(x.shape[1], (8,), 3, "relu")
     theta0, theta1 = _endpoints(spec)
     alphas = torch.tensor(MESSY)
     monkeypatch.setattr(interp_walk, "METHOD", "direct")
-    direct = paths._split_losses(spec, theta0, theta1, alphas, x, y)
-    walked = paths._split_losses(spec, theta0, theta1, alphas, x, y, method="piecewise")
+    direct = interpolation._split_losses(spec, theta0, theta1, alphas, x, y)
+    walked = interpolation._split_losses(spec, theta0, theta1, alphas, x, y, method="piecewise")
     np.testing.assert_allclose(walked[0], direct[0], rtol=1e-5)
     with pytest.raises(ValueError, match="method"):
-        paths._split_losses(spec, theta0, theta1, alphas, x, y, method="fast")
+        interpolation._split_losses(spec, theta0, theta1, alphas, x, y, method="fast")
     with pytest.raises(ValueError, match="piecewise"):
-        paths._split_losses(models.MLP(5, (8,), 3, "tanh"), *_endpoints(models.MLP(5, (8,), 3, "tanh")), alphas, x, y,
+        tanh = networks.MLP(5, (8,), 3, "tanh")
+        interpolation._split_losses(tanh, *_endpoints(tanh), alphas, x, y,
                             method="piecewise")
 
 
@@ -320,12 +321,12 @@ def test_non_finite_parameters_keep_the_direct_paths_semantics(bad):
     """A diverged run: "auto" takes the direct path (NaN/inf spread as in a forward pass); the walk forced on it
     gives NaN losses rather than silently treating the broken unit as off."""
     x, y = _data()
-    spec = models.MLP(x.shape[1], (8, 4), 3, "relu")
+    spec = networks.MLP(x.shape[1], (8, 4), 3, "relu")
     theta0, theta1 = _endpoints(spec)
     theta1[5] = bad  # in W1
     alphas = torch.tensor([0.0, 0.5, 1.0])
-    auto = paths._split_losses(spec, theta0, theta1, alphas, x, y)
-    direct = paths._split_losses(spec, theta0, theta1, alphas, x, y, method="direct")
+    auto = interpolation._split_losses(spec, theta0, theta1, alphas, x, y)
+    direct = interpolation._split_losses(spec, theta0, theta1, alphas, x, y, method="direct")
     np.testing.assert_array_equal(auto[0], direct[0])
     np.testing.assert_array_equal(auto[1], direct[1])
     assert not interp_walk.finite(theta0, theta1)

@@ -5,10 +5,9 @@ import pytest
 import torch
 
 from core import presets
-from core.model import build, records
-from core.model import networks as models
+from core.model import build, networks, records
 from core.model.config import TrainConfig
-from core.probes import endpoints as interpolation
+from core.probes import endpoints
 from core.probes.interpolation import alpha_grid, interpolate
 from core.train.live import LiveRun
 from core.train.run import Run
@@ -72,7 +71,7 @@ def test_curves_in_chunks_equal_one_call_and_report_progress(two_seeds):
     record = two_seeds[0]
     alphas = alpha_grid(-0.5, 1.5, 47)  # three chunks of CHUNK = 20
     seen = []
-    frame = interpolation.curves([interpolation.init_to_final(record)], alphas, progress=seen.append)
+    frame = endpoints.curves([endpoints.init_to_final(record)], alphas, progress=seen.append)
     spec, data = build.model_and_data(record.config)
     reference = interpolate(spec, record.theta_init, record.theta_final, data, alphas)
     assert list(frame.columns) == ["curve", *reference.columns]
@@ -82,31 +81,31 @@ def test_curves_in_chunks_equal_one_call_and_report_progress(two_seeds):
 
 def test_curve_ends_equal_the_runs_own_metrics(two_seeds):
     a, b = two_seeds
-    frame = interpolation.curves([interpolation.final_to_final(a, b)], alpha_grid(0, 1, 5))
+    frame = endpoints.curves([endpoints.final_to_final(a, b)], alpha_grid(0, 1, 5))
     assert frame["train_loss"].iloc[0] == pytest.approx(a.final_value("train_loss"), rel=1e-5)
     assert frame["train_loss"].iloc[-1] == pytest.approx(b.final_value("train_loss"), rel=1e-5)
     assert frame["val_error"].iloc[-1] == pytest.approx(b.final_value("val_error"), abs=1e-12)
 
 
 def test_several_pairs_stack_with_their_labels(two_seeds):
-    pairs = [interpolation.init_to_final(r) for r in two_seeds]
-    frame = interpolation.curves(pairs, alpha_grid(0, 1, 11))
+    pairs = [endpoints.init_to_final(r) for r in two_seeds]
+    frame = endpoints.curves(pairs, alpha_grid(0, 1, 11))
     assert list(frame["curve"].unique()) == ["seed 0: init → final", "seed 1: init → final"]
-    table = interpolation.curve_table(frame)
+    table = endpoints.curve_table(frame)
     assert len(table) == 4 and set(table["split"]) == {"train", "validation"}
 
 
 def test_random_point_has_the_asked_norm_and_depends_on_its_seed():
-    p = interpolation.random_point(1000, 7.5, seed=3)
+    p = endpoints.random_point(1000, 7.5, seed=3)
     assert float(p.double().norm()) == pytest.approx(7.5, rel=1e-6)
-    assert torch.equal(p, interpolation.random_point(1000, 7.5, seed=3))
-    assert not torch.equal(p, interpolation.random_point(1000, 7.5, seed=4))
+    assert torch.equal(p, endpoints.random_point(1000, 7.5, seed=3))
+    assert not torch.equal(p, endpoints.random_point(1000, 7.5, seed=4))
     with pytest.raises(ValueError, match="positive"):
-        interpolation.random_point(10, 0.0, 0)
+        endpoints.random_point(10, 0.0, 0)
 
 
 def test_random_to_final_starts_at_the_random_point(two_seeds):
-    pair = interpolation.random_to_final(two_seeds[0], 20.0, seed=1)
+    pair = endpoints.random_to_final(two_seeds[0], 20.0, seed=1)
     assert float(pair.theta0.norm()) == pytest.approx(20.0, rel=1e-5)
     assert torch.equal(pair.theta1, two_seeds[0].theta_final)
 
@@ -115,8 +114,8 @@ def test_final_to_final_refuses_different_networks(two_seeds):
     run = Run(SMALL.replace(hidden=(4,), steps=1))
     other = records.from_run(run, "narrow")
     with pytest.raises(ValueError, match="differ in hidden"):
-        interpolation.final_to_final(two_seeds[0], other)
-    assert interpolation.incompatibility(*two_seeds) is None
+        endpoints.final_to_final(two_seeds[0], other)
+    assert endpoints.incompatibility(*two_seeds) is None
 
 
 def test_convex_model_has_no_barrier_between_two_solutions():
@@ -128,17 +127,17 @@ def test_convex_model_has_no_barrier_between_two_solutions():
         run = Run(config.replace(seed=seed))
         run.train()
         ends.append(records.from_run(run, f"s{seed}"))
-    frame = interpolation.curves([interpolation.final_to_final(*ends)], alpha_grid(0, 1, 41))
+    frame = endpoints.curves([endpoints.final_to_final(*ends)], alpha_grid(0, 1, 41))
     j = frame["train_loss"].to_numpy()
     assert np.all(np.diff(j, 2) >= -1e-6)  # convex along the line
-    m = interpolation.curve_table(frame).iloc[0]
+    m = endpoints.curve_table(frame).iloc[0]
     assert m["barrier"] <= 0.5 * abs(j[0] - j[-1]) + 1e-6
 
 
 def test_checkpoint_pair_uses_stored_checkpoints(two_seeds):
     record = two_seeds[0]
     mid = record.steps[len(record.steps) // 2]
-    pair = interpolation.checkpoint_to_checkpoint(record, 0, mid)
+    pair = endpoints.checkpoint_to_checkpoint(record, 0, mid)
     assert torch.equal(pair.theta1, record.checkpoints[len(record.steps) // 2])
 
 
@@ -181,5 +180,5 @@ def test_zoom_windows_are_fig4s():
 def test_spec_of_a_record_rebuilds_the_runs_network(two_seeds):
     spec, data = build.model_and_data(two_seeds[0].config)
     assert spec.n_params == two_seeds[0].checkpoints.shape[1]
-    loss, _ = models.evaluate(spec, two_seeds[0].theta_final, data.x_train, data.y_train)
+    loss, _ = networks.evaluate(spec, two_seeds[0].theta_final, data.x_train, data.y_train)
     assert loss == pytest.approx(two_seeds[0].final_value("train_loss"), rel=1e-5)

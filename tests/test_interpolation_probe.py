@@ -1,4 +1,4 @@
-"""Linear interpolation (SPEC §2) and straying from the path (SPEC §3) against naive loops and hand values."""
+"""Linear interpolation and straying from the path (definitions §2, §3) against naive loops and hand values."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
-from core.model import networks as models
+from core.model import networks
 from core.model.data import make_dataset
-from core.probes import interpolation as paths
+from core.probes import interpolation
 from core.probes.interpolation import alpha_grid, curve_metrics, interpolate
 from core.probes.straying import straying, straying_summary
 
@@ -71,14 +71,14 @@ MODELS = [(act, hidden) for act in ("relu", "tanh", "sigmoid", "linear", "maxout
 
 
 def _endpoints(spec):
-    theta0 = models.init_params(spec, scale=1.0, seed=1)
-    theta1 = models.init_params(spec, scale=3.0, seed=2) + 0.1
+    theta0 = networks.init_params(spec, scale=1.0, seed=1)
+    theta1 = networks.init_params(spec, scale=3.0, seed=2) + 0.1
     return theta0, theta1
 
 
 @pytest.mark.parametrize(("activation", "hidden"), MODELS)
 def test_interpolation_endpoints_equal_evaluate(data, activation, hidden):
-    spec = models.MLP(data.n_features, hidden, data.n_classes, activation)
+    spec = networks.MLP(data.n_features, hidden, data.n_classes, activation)
     theta0, theta1 = _endpoints(spec)
     frame = interpolate(spec, theta0, theta1, data, alpha_grid(-0.5, 1.5, 21))
     assert list(frame.columns) == ["alpha", "train_loss", "val_loss", "train_error", "val_error"]
@@ -86,8 +86,8 @@ def test_interpolation_endpoints_equal_evaluate(data, activation, hidden):
         row = frame[frame.alpha == alpha]
         assert len(row) == 1
         row = row.iloc[0]
-        tl, te = models.evaluate(spec, theta, data.x_train, data.y_train)
-        vl, ve = models.evaluate(spec, theta, data.x_val, data.y_val)
+        tl, te = networks.evaluate(spec, theta, data.x_train, data.y_train)
+        vl, ve = networks.evaluate(spec, theta, data.x_val, data.y_val)
         assert row.train_loss == pytest.approx(tl, rel=1e-5)
         assert row.val_loss == pytest.approx(vl, rel=1e-5)
         assert row.train_error == pytest.approx(te, abs=1e-12)
@@ -96,7 +96,7 @@ def test_interpolation_endpoints_equal_evaluate(data, activation, hidden):
 
 @pytest.mark.parametrize(("activation", "hidden"), MODELS)
 def test_batched_interpolation_equals_naive_loop(data, activation, hidden, monkeypatch):
-    spec = models.MLP(data.n_features, hidden, data.n_classes, activation)
+    spec = networks.MLP(data.n_features, hidden, data.n_classes, activation)
     theta0, theta1 = _endpoints(spec)
     alphas = alpha_grid(-0.5, 1.5, 17)
     frame = interpolate(spec, theta0, theta1, data, alphas)
@@ -104,7 +104,7 @@ def test_batched_interpolation_equals_naive_loop(data, activation, hidden, monke
     naive = []
     for a in alphas:  # float64 reference, one alpha at a time
         theta = (1 - a) * theta0.double() + a * theta1.double()
-        spec_rows = [models.evaluate(spec, theta, s[0].double(), s[1])
+        spec_rows = [networks.evaluate(spec, theta, s[0].double(), s[1])
                      for s in ((data.x_train, data.y_train), (data.x_val, data.y_val))]
         naive.append([a, spec_rows[0][0], spec_rows[1][0], spec_rows[0][1], spec_rows[1][1]])
     naive = np.array(naive)
@@ -115,18 +115,18 @@ def test_batched_interpolation_equals_naive_loop(data, activation, hidden, monke
     assert np.abs(frame.val_error - naive[:, 4]).max() <= 1 / len(data.y_val) + 1e-12
     # the batched path (a GPU's default) and the one-alpha-at-a-time path (a CPU's) give the same numbers,
     # also when the batch is split into several chunks
-    for chunk_elements in (paths.GPU_CHUNK_ELEMENTS, 1):
-        monkeypatch.setattr(paths, "GPU_CHUNK_ELEMENTS", chunk_elements)
+    for chunk_elements in (interpolation.GPU_CHUNK_ELEMENTS, 1):
+        monkeypatch.setattr(interpolation, "GPU_CHUNK_ELEMENTS", chunk_elements)
         for batched in (True, False):
             other = interpolate(spec, theta0, theta1, data, alphas, batched=batched)
             pd.testing.assert_frame_equal(other, frame, rtol=1e-6, atol=1e-7)
 
 
 def test_interpolation_of_a_point_with_itself_is_flat(data):
-    spec = models.MLP(data.n_features, (8,), data.n_classes, "tanh")
-    theta = models.init_params(spec, seed=5)
+    spec = networks.MLP(data.n_features, (8,), data.n_classes, "tanh")
+    theta = networks.init_params(spec, seed=5)
     frame = interpolate(spec, theta, theta.clone(), data, alpha_grid(0, 1, 11))
-    loss, _ = models.evaluate(spec, theta, data.x_train, data.y_train)
+    loss, _ = networks.evaluate(spec, theta, data.x_train, data.y_train)
     np.testing.assert_allclose(frame.train_loss, loss, rtol=1e-5)
 
 

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from core.model import networks as models
+from core.model import networks
 from core.model.config import TrainConfig
-from core.model.optim import NEWTON_MAX_PARAMS, OPTIMIZERS, HyperParams, check_newton_size, newton_direction
+from core.model.networks import EXACT_HESSIAN_MAX_PARAMS as NEWTON_MAX_PARAMS
+from core.model.optim import OPTIMIZERS, HyperParams, check_newton_size, newton_direction
 from core.train.run import Run
 
 pytestmark = [
@@ -120,7 +121,7 @@ def test_run_hessian_matches_func_hessian_and_naive_double_loop(activation):
     assert h.shape == (P, P)
 
     def fn(th):
-        return models.loss_fn(run.spec, th, xb, yb)
+        return networks.loss_fn(run.spec, th, xb, yb)
 
     reference = torch.func.hessian(fn)(run.theta.detach().clone())
     torch.testing.assert_close(h, reference, rtol=1e-5, atol=1e-6)
@@ -138,7 +139,7 @@ def test_run_newton_step_equals_the_hand_formula():
     x, y = run.data.x_train, run.data.y_train
 
     def fn(th):
-        return models.loss_fn(run.spec, th, x.double(), y)
+        return networks.loss_fn(run.spec, th, x.double(), y)
 
     th = theta0.double().requires_grad_()
     (g,) = torch.autograd.grad(fn(th), th)
@@ -153,7 +154,7 @@ def test_run_newton_step_equals_the_hand_formula():
 # ---- size limit -------------------------------------------------------------------------------------------
 def test_newton_refuses_a_model_above_the_limit():
     cfg = TrainConfig(optimizer="newton", hidden=(64, 64), n_samples=40, device="cpu")
-    n_params = models.MLP(2, (64, 64), 2).n_params
+    n_params = networks.MLP(2, (64, 64), 2).n_params
     assert n_params > NEWTON_MAX_PARAMS
     with pytest.raises(ValueError) as info:
         Run(cfg)

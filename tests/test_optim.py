@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.model import networks as models
+from core.model import networks
 from core.model.optim import ADAM_BETA2, ADAM_EPS, OPTIMIZERS, HyperParams, clip_by_norm
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -19,7 +19,7 @@ DT = torch.float64
 
 # ---- helpers ------------------------------------------------------------------------------------------
 def _spec(activation="tanh"):
-    return models.MLP(n_in=3, hidden=(5, 4), n_out=3, activation=activation)
+    return networks.MLP(n_in=3, hidden=(5, 4), n_out=3, activation=activation)
 
 
 def _batch(seed=0, n=24):
@@ -82,7 +82,7 @@ CASES = [
 def test_matches_torch_optim_step_for_step(name, hp, activation):
     spec = _spec(activation)
     x, y = _batch()
-    theta = models.init_params(spec, scale=1.5, seed=3).to(DT)
+    theta = networks.init_params(spec, scale=1.5, seed=3).to(DT)
     model, params = _torch_model(spec, theta)
     assert torch.equal(_flat(params), theta)
     reference = _torch_optimizer(name, params, hp)
@@ -92,7 +92,7 @@ def test_matches_torch_optim_step_for_step(name, hp, activation):
     for step in range(20):
         # core: gradient of the functional loss at its own theta, pure update
         th = theta.clone().requires_grad_()
-        (g,) = torch.autograd.grad(models.loss_fn(spec, th, x, y), th)
+        (g,) = torch.autograd.grad(networks.loss_fn(spec, th, x, y), th)
         delta, state = opt.update(g, state, theta, hp)
         theta = theta + delta
         # torch: its own model, its own optimizer

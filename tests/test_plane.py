@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from core.charts import landscape as lc
-from core.model import networks as models
+from core.model import networks
 from core.model.config import TrainConfig
 from core.model.data import make_dataset
 from core.model.records import from_run
@@ -18,13 +18,13 @@ from core.train import replay as rp
 from core.train.run import Run
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-SPEC = models.MLP(2, (6, 5), 3, "tanh")
+SPEC = networks.MLP(2, (6, 5), 3, "tanh")
 
 
 def _trajectory(k: int = 12, seed: int = 0) -> torch.Tensor:
     """A random-walk-like (K, P) trajectory: a drift plus noise, in float32 like the stored ones."""
     gen = torch.Generator().manual_seed(seed)
-    start = models.init_params(SPEC, 1.0, seed)
+    start = networks.init_params(SPEC, 1.0, seed)
     drift = torch.randn(SPEC.n_params, generator=gen)
     steps = torch.randn(k, SPEC.n_params, generator=gen).cumsum(0) * 0.3
     return (start + torch.linspace(0, 1, k)[:, None] * drift + steps - steps[0]).float()
@@ -104,9 +104,9 @@ def test_filter_normalisation_matches_a_loop_over_rows():
 
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 def test_grid_losses_match_a_naive_loop_of_loss_fn(activation):
-    spec = models.MLP(2, (16, 8), 2, activation)
+    spec = networks.MLP(2, (16, 8), 2, activation)
     data = make_dataset("moons", 300, 0.2, 0.2, 0, torch.device("cpu"))
-    thetas = torch.stack([models.init_params(spec, 1.0, s) for s in (0, 1, 2)])
+    thetas = torch.stack([networks.init_params(spec, 1.0, s) for s in (0, 1, 2)])
     plane = pl.make_plane(spec, thetas, "random", seed=7)
     a, b = np.linspace(-1.0, 4.0, 9), np.linspace(-2.0, 2.0, 7)
     fractions = []
@@ -115,8 +115,8 @@ def test_grid_losses_match_a_naive_loop_of_loss_fn(activation):
     assert len(grid) == len(a) * len(b)
     for row in grid.sample(12, random_state=0).itertuples():
         theta = (plane.origin.double() + row.a * plane.d1 + row.b * plane.d2).float()
-        train = float(models.loss_fn(spec, theta, data.x_train, data.y_train))
-        val = float(models.loss_fn(spec, theta, data.x_val, data.y_val))
+        train = float(networks.loss_fn(spec, theta, data.x_train, data.y_train))
+        val = float(networks.loss_fn(spec, theta, data.x_val, data.y_val))
         assert row.train_loss == pytest.approx(train, rel=1e-4, abs=1e-6)
         assert row.val_loss == pytest.approx(val, rel=1e-4, abs=1e-6)
 

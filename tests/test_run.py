@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.model import networks as models
+from core.model import networks
 from core.model.config import TrainConfig
 from core.train import run as run_mod
 from core.train import store
@@ -93,8 +93,9 @@ def test_metrics_rows_cover_step_zero_and_the_last_step():
     assert frame.grad_norm.iloc[1:].notna().all()
     # full-split metrics of the row are evaluate() at that theta
     for theta, row in ((run.theta_init, first), (run.theta, last)):
-        assert row.train_loss == pytest.approx(models.evaluate(run.spec, theta, run.data.x_train, run.data.y_train)[0])
-        assert row.val_error == pytest.approx(models.evaluate(run.spec, theta, run.data.x_val, run.data.y_val)[1])
+        expected = networks.evaluate(run.spec, theta, run.data.x_train, run.data.y_train)[0]
+        assert row.train_loss == pytest.approx(expected)
+        assert row.val_error == pytest.approx(networks.evaluate(run.spec, theta, run.data.x_val, run.data.y_val)[1])
         assert row.param_norm == pytest.approx(float(torch.linalg.vector_norm(theta.double())), rel=1e-6)
 
 
@@ -280,7 +281,7 @@ def test_straying_frame_is_zero_at_both_ends(steps_done):
 
 
 def test_auto_log_every_spends_about_five_percent_on_evaluations_and_keeps_twenty_rows():
-    spec = models.MLP(64, (256, 256), 10, "relu")
+    spec = networks.MLP(64, (256, 256), 10, "relu")
     overhead = 4e6
     step_cost = 6 * spec.n_params * 64 + overhead
     eval_cost = 2 * spec.n_params * 1797 + 2 * overhead

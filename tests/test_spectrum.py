@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from core.cli import main as cli
-from core.model import networks as models
+from core.model import networks
 from core.model.build import model_and_data
 from core.model.config import TrainConfig
-from core.probes import spectrum
+from core.probes import curvature, spectrum
 from core.train import compare
 from core.train.run import Run
 
@@ -26,7 +26,7 @@ SMALL = {"dataset": "moons", "n_samples": 200, "hidden": [6], "activation": "tan
 def _naive_hessian(spec, data, theta) -> np.ndarray:
     """The float64 Hessian of the training loss by torch.func.hessian, then numpy's eigvalsh."""
     x, y = data.x_train.double(), data.y_train
-    h = torch.func.hessian(lambda th: models.loss_fn(spec, th, x, y))(theta.double())
+    h = torch.func.hessian(lambda th: networks.loss_fn(spec, th, x, y))(theta.double())
     return np.linalg.eigvalsh(h.numpy())
 
 
@@ -42,8 +42,8 @@ def test_exact_spectrum_and_its_summaries_against_numpy(trained):
     naive = _naive_hessian(trained.spec, trained.data, trained.theta)
     np.testing.assert_allclose(s.eigenvalues.numpy(), naive, atol=1e-10)
     scale = np.abs(naive).max()
-    zero = np.abs(naive) <= spectrum.ZERO_TOL * scale
-    assert s.index == pytest.approx(np.mean(naive < -spectrum.ZERO_TOL * scale))
+    zero = np.abs(naive) <= curvature.ZERO_TOL * scale
+    assert s.index == pytest.approx(np.mean(naive < -curvature.ZERO_TOL * scale))
     assert s.zeros == zero.sum()
     assert s.condition == pytest.approx(scale / np.abs(naive[~zero]).min(), rel=1e-9)
     assert s.lambda_max == pytest.approx(naive[-1]) and s.lambda_min == pytest.approx(naive[0])
@@ -90,7 +90,7 @@ def test_optimizers_share_the_start_and_follow_their_own_run():
     alone.train()
     last = frame[frame.optimizer == "adam"].iloc[-1]
     assert last.step == 12
-    assert last.train_loss == pytest.approx(float(models.loss_fn(alone.spec, alone.theta, alone.data.x_train,
+    assert last.train_loss == pytest.approx(float(networks.loss_fn(alone.spec, alone.theta, alone.data.x_train,
                                                                  alone.data.y_train)), rel=1e-6)
 
 

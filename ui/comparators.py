@@ -1,4 +1,4 @@
-"""Streamlit sections for the straying plot's comparators (SPEC §3): a random walk and a convex problem.
+"""Streamlit sections for the straying plot's comparators (definitions §3): a random walk and a convex problem.
 
 Each section is self-contained (inputs bound to the URL with keys rw_* / cx_*, chart, table, downloads), so any page
 can call it.

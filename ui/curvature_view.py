@@ -8,9 +8,11 @@ import streamlit as st
 
 from core.charts import curvature as curvature_charts
 from core.model.build import model_and_data
-from core.model.config import OPTIMIZER_NAMES, TrainConfig
+from core.model.config import TrainConfig
+from core.model.networks import EXACT_HESSIAN_MAX_PARAMS
+from core.model.optim import OPTIMIZERS
 from core.model.records import RunRecord, describe
-from core.probes import curvature, spectrum
+from core.probes import spectrum
 from core.train import compare
 from ui.downloads import chart_downloads, csv_download
 from ui.show import show_chart
@@ -65,13 +67,13 @@ def spectrum_section(records: dict) -> None:
     split = cols[1].segmented_control("Loss on", ["train", "val"], default="train", required=True, key="cv_split",
                                       format_func={"train": "training split", "val": "validation split"}.get)
     p = record.checkpoints.shape[1]
-    exact_ok = p <= curvature.EXACT_MAX_PARAMS
+    exact_ok = p <= EXACT_HESSIAN_MAX_PARAMS
     method = cols[2].segmented_control(
         "Method", ["exact", "lanczos"], default="exact" if exact_ok else "lanczos", required=True, key="cv_method",
-        help=f"Exact: all eigenvalues of the full Hessian (up to {curvature.EXACT_MAX_PARAMS:,} parameters; this "
+        help=f"Exact: all eigenvalues of the full Hessian (up to {EXACT_HESSIAN_MAX_PARAMS:,} parameters; this "
         f"network has {p:,}). Lanczos: the extremes from Hessian-vector products, for any size.")
     if method == "exact" and not exact_ok:
-        st.warning(f"This network has {p:,} parameters, above the exact limit of {curvature.EXACT_MAX_PARAMS:,}: "
+        st.warning(f"This network has {p:,} parameters, above the exact limit of {EXACT_HESSIAN_MAX_PARAMS:,}: "
                    "showing the Lanczos extremes.", icon=":material/info:")
         method = "lanczos"
     top = st.slider("Extremes to find (each end)", 1, 50, 10, key="cv_top") if method == "lanczos" else None
@@ -98,7 +100,7 @@ def index_section(records: dict) -> None:
     record = _pick_run(records, "cv_index_run")
     p = record.checkpoints.shape[1]
     default = "exact" if p <= spectrum.FAST_EXACT_PARAMS else "slq"
-    options = ["exact", "slq"] if p <= curvature.EXACT_MAX_PARAMS else ["slq"]
+    options = ["exact", "slq"] if p <= EXACT_HESSIAN_MAX_PARAMS else ["slq"]
     method = st.segmented_control(
         "Index by", options, default=default if default in options else "slq", required=True, key="cv_index_method",
         format_func={"exact": "exact (every eigenvalue)", "slq": "estimate (stochastic Lanczos quadrature)"}.get,
@@ -131,7 +133,7 @@ def _settings_table(config: TrainConfig, key: str, defaults: dict | None = None)
     rows = [{"optimizer": name, "use": name != "nesterov",
              "lr": defaults.get(name, {}).get("lr", 1.0 if name in ("newton", "saddle-free") else config.lr),
              "momentum": config.momentum,
-             "damping": defaults.get(name, {}).get("damping", config.damping)} for name in OPTIMIZER_NAMES]
+             "damping": defaults.get(name, {}).get("damping", config.damping)} for name in OPTIMIZERS]
     table = st.data_editor(
         pd.DataFrame(rows), key=key, hide_index=True, disabled=["optimizer"], width="stretch",
         column_config={
@@ -192,8 +194,8 @@ def optimizers_section(config: TrainConfig | None) -> None:
     problems = []
     if not settings:
         problems.append("Tick at least one optimizer.")
-    if second and spec.n_params > curvature.EXACT_MAX_PARAMS:
-        problems.append(f"{' and '.join(second)} need the exact Hessian: at most {curvature.EXACT_MAX_PARAMS:,} "
+    if second and spec.n_params > EXACT_HESSIAN_MAX_PARAMS:
+        problems.append(f"{' and '.join(second)} need the exact Hessian: at most {EXACT_HESSIAN_MAX_PARAMS:,} "
                         f"parameters, and this network has {spec.n_params:,}. Untick them or use a smaller network.")
     if spec.n_params > spectrum.FAST_EXACT_PARAMS:
         st.caption(f"The index is drawn for networks of up to {spectrum.FAST_EXACT_PARAMS} parameters.")

@@ -9,7 +9,7 @@ import streamlit as st
 from core.charts import training as charts
 from core.model import build
 from core.presets import MODES, ZOOMS
-from core.probes import endpoints as interpolation
+from core.probes import endpoints
 from core.probes.interpolation import alpha_grid
 from ui.downloads import chart_downloads, csv_download
 from ui.show import show_chart
@@ -35,7 +35,7 @@ def _valid_choice(key: str, options: list) -> None:
         del st.session_state[key]
 
 
-def endpoints(records: dict, wanted: list[str] | None) -> list[interpolation.Endpoints]:
+def endpoint_pairs(records: dict, wanted: list[str] | None) -> list[endpoints.Endpoints]:
     """The endpoint controls; returns the pairs to draw (empty when the choice is incomplete, with a hint)."""
     names = list(records)
     mode = st.radio("Endpoints", list(MODES), format_func=MODES.get, key="ip_mode", horizontal=True, **URL)
@@ -48,7 +48,7 @@ def endpoints(records: dict, wanted: list[str] | None) -> list[interpolation.End
                                 max_selections=MAX_CURVES, help="Several runs overlay, as in the paper's Fig. 3.")
         if not chosen:
             st.info("Pick at least one run.", icon=":material/info:")
-        return [interpolation.init_to_final(records[n]) for n in chosen]
+        return [endpoints.init_to_final(records[n]) for n in chosen]
     if mode == "final-final":
         if wanted and len(wanted) >= 2:
             st.session_state["ip_run_a"], st.session_state["ip_run_b"] = wanted[0], wanted[1]
@@ -61,11 +61,11 @@ def endpoints(records: dict, wanted: list[str] | None) -> list[interpolation.End
             st.info("Pick two different runs: train the same settings with another seed (below the runs table, "
                     "seeds 0,1).", icon=":material/info:")
             return []
-        problem = interpolation.incompatibility(records[a], records[b])
+        problem = endpoints.incompatibility(records[a], records[b])
         if problem:
             st.warning(problem, icon=":material/warning:")
             return []
-        return [interpolation.final_to_final(records[a], records[b])]
+        return [endpoints.final_to_final(records[a], records[b])]
     if wanted:
         st.session_state["ip_run"] = wanted[0]
     _valid_choice("ip_run", names)
@@ -76,7 +76,7 @@ def endpoints(records: dict, wanted: list[str] | None) -> list[interpolation.End
         ratio = mid.number_input("‖θ_random‖ ÷ ‖θ_final‖", 0.01, 1000.0, 3.0, 0.5, key="ip_norm_ratio",
                                  help=f"The random point's norm as a multiple of ‖θ_final‖ = {final_norm:.4g}.", **URL)
         seed = right.number_input("Random point seed", 0, 10**6, 0, key="ip_random_seed", **URL)
-        return [interpolation.random_to_final(records[name], ratio * final_norm, seed)]
+        return [endpoints.random_to_final(records[name], ratio * final_norm, seed)]
     left, mid, right = st.columns(3)
     name = left.selectbox("Run", names, key="ip_run")
     steps = list(records[name].steps)
@@ -88,7 +88,7 @@ def endpoints(records: dict, wanted: list[str] | None) -> list[interpolation.End
     if s0 == s1:
         st.info("Pick two different checkpoints.", icon=":material/info:")
         return []
-    return [interpolation.checkpoint_to_checkpoint(records[name], s0, s1)]
+    return [endpoints.checkpoint_to_checkpoint(records[name], s0, s1)]
 
 
 def _zoom(lo: float, hi: float) -> None:
@@ -139,7 +139,7 @@ def curves(pairs, alphas, what: str) -> pd.DataFrame:
         return cache[key]
     total = len(pairs) * len(alphas)
     bar = st.progress(0.0, text=f"Evaluating {what}: J on both splits at {total:,} points")
-    frame = interpolation.curves(pairs, alphas, model_and_data,
+    frame = endpoints.curves(pairs, alphas, model_and_data,
                                  progress=lambda f: bar.progress(f, text=f"Evaluating {what}: {f:.0%} of {total:,}"))
     bar.empty()
     cache[key] = frame
@@ -150,7 +150,7 @@ def curves(pairs, alphas, what: str) -> pd.DataFrame:
 
 def metrics_table(frame: pd.DataFrame, quantity: str, splits: list[str], barrier: bool) -> None:
     """Monotone, max bump and (between two solutions, where it means something) barrier, per curve and split."""
-    table = interpolation.curve_table(frame, quantity)
+    table = endpoints.curve_table(frame, quantity)
     table = table[table["split"].isin(splits)]
     if not barrier:  # from an initialization or a random point, max J - mean of the ends is just J(start) / 2
         table = table.drop(columns="barrier")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from core.model import config as cfg
-from core.model.data import DESCRIPTIONS as DATA_HELP
-from core.model.optim import DESCRIPTIONS as OPT_HELP
-from core.model.optim import NEWTON_MAX_PARAMS
+from core.model.data import DATASETS
+from core.model.device import DEVICES
+from core.model.networks import ACTIVATIONS, EXACT_HESSIAN_MAX_PARAMS
+from core.model.optim import OPTIMIZERS
 
 D = cfg.DEFAULT
 URL = {"bind": "query-params"}  # widget key = config field = URL parameter; defaults stay out of the URL
@@ -15,9 +16,10 @@ URL = {"bind": "query-params"}  # widget key = config field = URL parameter; def
 
 def _data_ui() -> dict:
     with st.expander("Data", expanded=True):
-        v = {"dataset": st.selectbox("Data set", cfg.DATASET_NAMES, key="dataset",
-                                     help="\n".join(f"- **{k}**: {t}" for k, t in DATA_HELP.items()), **URL)}
-        toy = v["dataset"] != "digits"
+        v = {"dataset": st.selectbox("Data set", list(DATASETS), key="dataset",
+                                     help="\n".join(f"- **{k}**: {d.description}" for k, d in DATASETS.items()),
+                                     **URL)}
+        toy = DATASETS[v["dataset"]].sized
         v["n_samples"] = st.slider("Points", 100, 5000, D.n_samples, 100, key="n_samples", disabled=not toy,
                                    help="Size of a 2-D toy set (digits always has 1,797 images).", **URL)
         v["noise"] = st.slider("Noise", 0.0, 1.0, D.noise, 0.05, key="noise", disabled=not toy, **URL)
@@ -33,8 +35,8 @@ def _model_ui() -> dict:
                                help="Comma-separated widths, e.g. 64,64. Leave empty for logistic regression.",
                                **URL)
         v = {"hidden": hidden}
-        v["activation"] = st.selectbox("Activation", cfg.ACTIVATION_NAMES, key="activation",
-                                       index=cfg.ACTIVATION_NAMES.index(D.activation), **URL)
+        v["activation"] = st.selectbox("Activation", list(ACTIVATIONS), key="activation",
+                                       index=list(ACTIVATIONS).index(D.activation), **URL)
         v["init_scale"] = st.number_input("Initialisation scale", 0.01, 100.0, D.init_scale, 0.1, key="init_scale",
                                           help="Multiplies PyTorch's default initialisation; small values start "
                                           "near the saddle at the origin.", **URL)
@@ -45,17 +47,20 @@ def _model_ui() -> dict:
 
 def _optimizer_ui() -> dict:
     with st.expander("Optimizer", expanded=True):
-        v = {"optimizer": st.selectbox("Optimizer", cfg.OPTIMIZER_NAMES, key="optimizer",
-                                       index=cfg.OPTIMIZER_NAMES.index(D.optimizer),
-                                       help="\n".join(f"- **{k}**: {t}" for k, t in OPT_HELP.items()), **URL)}
+        v = {"optimizer": st.selectbox("Optimizer", list(OPTIMIZERS), key="optimizer",
+                                       index=list(OPTIMIZERS).index(D.optimizer),
+                                       help="\n".join(f"- **{k}**: {o.description}" for k, o in OPTIMIZERS.items()),
+                                       **URL)}
+        chosen = OPTIMIZERS[v["optimizer"]]
         v["lr"] = st.number_input("Learning rate ε", 1e-5, 1000.0, D.lr, format="%.4g", key="lr",
                                   help="Can change while training.", **URL)
         v["momentum"] = st.slider("Momentum μ (Adam: β₁)", 0.0, 0.999, D.momentum, 0.01, key="momentum",
-                                  disabled=v["optimizer"] in ("sgd", "newton", "saddle-free"), **URL)
+                                  disabled=not chosen.uses_momentum, **URL)
         v["damping"] = st.number_input("Newton damping λ", 0.0, 1e6, D.damping, format="%.4g", key="damping",
-                                       disabled=v["optimizer"] not in ("newton", "saddle-free"),
+                                       disabled=not chosen.needs_hessian,
                                        help="Newton: step −ε(H + λI)⁻¹g; saddle-free Newton: −ε(|H| + λI)⁻¹g. "
-                                       f"Both use the exact Hessian: at most {NEWTON_MAX_PARAMS} parameters.", **URL)
+                                       f"Both use the exact Hessian: at most {EXACT_HESSIAN_MAX_PARAMS:,} parameters.",
+                                       **URL)
         v["batch_size"] = st.number_input("Batch size (0 = full batch)", 0, 200_000, D.batch_size, key="batch_size",
                                           **URL)
         v["steps"] = st.number_input("Steps", 1, 10_000_000, D.steps, 100, key="steps", **URL)
@@ -71,7 +76,7 @@ def _optimizer_ui() -> dict:
                                             key="weight_decay", **URL)
         v["log_every"] = st.number_input("Full evaluation every … steps (0 = auto)", 0, 10**6, D.log_every,
                                          key="log_every", **URL)
-        v["device"] = st.selectbox("Device", cfg.DEVICE_NAMES, key="device", **URL)
+        v["device"] = st.selectbox("Device", DEVICES, key="device", **URL)
         c1, c2 = st.columns(2)
         v["interp_min"] = c1.number_input("α from", -10.0, 0.0, D.interp_min, 0.1, key="interp_min",
                                           help="Interpolation range; it always contains 0 and 1.", **URL)

@@ -1,4 +1,4 @@
-"""Charts of the synthetic comparators (random walk, convex paths) and of deep linear regression (SPEC §3, §4)."""
+"""Charts of the synthetic comparators (random walk, convex paths) and deep linear regression (definitions §3, §4)."""
 
 from __future__ import annotations
 

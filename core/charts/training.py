@@ -84,7 +84,7 @@ def norms_chart(metrics: pd.DataFrame) -> alt.Chart:
 
 def interpolation_chart(curve: pd.DataFrame, quantity: str = "loss", log_y: bool = False,
                         title: str = "J((1−α)·θ_i + α·θ_now)") -> alt.LayerChart:
-    """J along the straight line between two parameter vectors, with the endpoints marked (SPEC §2)."""
+    """J along the straight line between two parameter vectors, with the endpoints marked (definitions §2)."""
     percent = quantity == "error"
     columns = {f"train_{quantity}": "train", f"val_{quantity}": "validation"}
     lines = _split_lines(curve, "alpha", "α", columns, quantity,

@@ -2,7 +2,7 @@
 
 python -m core spectrum --run DIR [--step N] [--top K] [--split train|val] --out DIR [--png] [--svg]
     eigenvalues.csv: index, eigenvalue, method (exact | lanczos), ascending. Without --top, the exact spectrum
-    where the model has at most curvature.EXACT_MAX_PARAMS parameters (else the 10 largest and smallest by
+    where the model has at most EXACT_HESSIAN_MAX_PARAMS parameters (else the 10 largest and smallest by
     Lanczos, said in the printed line); with --top K, the K smallest and the K largest by Lanczos. The loss is
     the mean cross-entropy on the whole split at the checkpoint of step N (default: the last).
 python -m core compare-optimizers --config CONFIG.json [--set KEY=VALUE ...] --optimizers sgd,newton,...
@@ -22,8 +22,10 @@ import pandas as pd
 from core.charts import curvature as curvature_charts
 from core.cli.rundir import load_run_dir, save_figures
 from core.model.build import model_and_data
-from core.model.config import OPTIMIZER_NAMES, resolve
-from core.probes import curvature, spectrum
+from core.model.config import resolve
+from core.model.networks import EXACT_HESSIAN_MAX_PARAMS
+from core.model.optim import OPTIMIZERS
+from core.probes import spectrum
 from core.train import compare
 
 
@@ -41,7 +43,7 @@ def cmd_spectrum(args) -> int:
     save_figures({"spectrum": curvature_charts.spectrum_chart(s.eigenvalues, s.method)}, out, args.png, args.svg)
     extra = f", index {s.index:.1%}, condition number {s.condition:.4g}" if s.method == "exact" else ""
     if args.top is None and s.method != "exact":
-        extra += f" (above {curvature.EXACT_MAX_PARAMS:,} parameters the exact spectrum is refused: these are the "
+        extra += f" (above {EXACT_HESSIAN_MAX_PARAMS:,} parameters the exact spectrum is refused: these are the "
         extra += f"{len(s.eigenvalues) // 2} largest and smallest by Lanczos)"
     print(f"{record.name} at step {step} ({args.split}): {s.method}, {len(s.eigenvalues)} eigenvalues of "
           f"{s.n_params:,}; λ_max {s.lambda_max:.5g}, λ_min {s.lambda_min:.5g}{extra}; wrote {out}")
@@ -50,9 +52,9 @@ def cmd_spectrum(args) -> int:
 
 def _optimizer_list(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
-    bad = [n for n in names if n not in OPTIMIZER_NAMES]
+    bad = [n for n in names if n not in OPTIMIZERS]
     if not names or bad:
-        raise ValueError(f"--optimizers takes a comma-separated list of {', '.join(OPTIMIZER_NAMES)}"
+        raise ValueError(f"--optimizers takes a comma-separated list of {', '.join(OPTIMIZERS)}"
                          + (f"; {bad[0]!r} is not one" if bad else ""))
     if len(set(names)) != len(names):
         raise ValueError("--optimizers lists an optimizer twice")

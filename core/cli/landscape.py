@@ -1,4 +1,4 @@
-"""python -m core plane: the loss over a plane through a trained run's θ_i and θ_f, with its trajectory (SPEC §5)."""
+"""python -m core plane: the loss over the plane through a run's θ_i and θ_f, with its trajectory (definitions §5)."""
 
 from __future__ import annotations
 

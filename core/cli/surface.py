@@ -1,4 +1,4 @@
-"""python -m core surface NAME: race optimizers on an analytic 2-D surface (SPEC §5) and write the paths.
+"""python -m core surface NAME: race optimizers on an analytic 2-D surface (definitions §5) and write the paths.
 
     python -m core surface rosenbrock --optimizers momentum,adam,newton --start=-1.2,1 --steps 1000 --out DIR
         [--lr LR] [--momentum M] [--damping D] [--noise S] [--clip C] [--seed N] [--condition K --angle A]

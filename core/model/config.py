@@ -6,10 +6,11 @@ import dataclasses
 import json
 from dataclasses import dataclass, fields
 
-DATASET_NAMES = ("moons", "circles", "spirals", "xor", "blobs", "digits")
-ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "linear", "maxout")
-OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adam", "newton", "saddle-free")
-DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
+from core.model.data import DATASETS
+from core.model.device import DEVICES
+from core.model.networks import ACTIVATIONS
+from core.model.optim import OPTIMIZERS
+
 MAX_WIDTH = 1024
 MAX_DEPTH = 6
 MAX_SEED = 2**31 - 2
@@ -19,16 +20,16 @@ MAX_SEED = 2**31 - 2
 class TrainConfig:
     """Everything that defines a training run; field names are shared by JSON, CLI and URL."""
 
-    dataset: str = "moons"  # one of DATASET_NAMES
+    dataset: str = "moons"  # a key of data.DATASETS
     n_samples: int = 1000  # points in a 2-D toy set (digits always uses all 1,797)
     noise: float = 0.2  # label-free jitter of the 2-D toys (std of Gaussian noise)
     val_fraction: float = 0.2  # share of the samples held out for validation
     data_seed: int = 0  # seed of the data generator and of the train/val split
     hidden: tuple[int, ...] = (32, 32)  # hidden widths; () is logistic regression
-    activation: str = "tanh"  # one of ACTIVATION_NAMES
+    activation: str = "tanh"  # a key of networks.ACTIVATIONS
     init_scale: float = 1.0  # multiplies PyTorch's default initialisation
     seed: int = 0  # seed of the initialisation and of the minibatch order
-    optimizer: str = "momentum"  # one of OPTIMIZER_NAMES
+    optimizer: str = "momentum"  # a key of optim.OPTIMIZERS
     lr: float = 0.05  # learning rate epsilon
     momentum: float = 0.9  # mu of momentum and nesterov (beta1 of adam)
     damping: float = 0.1  # lambda of Newton: step = -lr (H + lambda I)^-1 g; saddle-free: (|H| + lambda I)^-1
@@ -80,16 +81,17 @@ def _check_number(name: str, value, kind: type, lo=None, hi=None, lo_open=False)
 
 
 def _check_choice(name: str, value, choices) -> None:
-    if value not in choices:
-        _fail(name, "one of " + ", ".join(choices), value)
+    names = tuple(choices)  # a registry's keys; a list or dict value is simply not among them
+    if value not in names:
+        _fail(name, "one of " + ", ".join(names), value)
 
 
 def validate(c: TrainConfig) -> None:
     """Raise ValueError with a sentence a person can act on when a field is out of range."""
-    _check_choice("dataset", c.dataset, DATASET_NAMES)
-    _check_choice("activation", c.activation, ACTIVATION_NAMES)
-    _check_choice("optimizer", c.optimizer, OPTIMIZER_NAMES)
-    _check_choice("device", c.device, DEVICE_NAMES)
+    _check_choice("dataset", c.dataset, DATASETS)
+    _check_choice("activation", c.activation, ACTIVATIONS)
+    _check_choice("optimizer", c.optimizer, OPTIMIZERS)
+    _check_choice("device", c.device, DEVICES)
     _check_number("n_samples", c.n_samples, int, 20, 200_000)
     _check_number("noise", c.noise, float, 0, 10)
     _check_number("val_fraction", c.val_fraction, float, 0, 0.9, lo_open=True)

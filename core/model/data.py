@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -69,25 +71,32 @@ def _digits(n, noise, rng):
     return x / 16.0, y
 
 
-GENERATORS = {
-    "moons": _moons, "circles": _circles, "spirals": _spirals, "xor": _xor, "blobs": _blobs, "digits": _digits,
+class DataSource(NamedTuple):
+    """A registered data set: make(n, noise, rng) -> (x, y); `sized`: n_samples and noise apply to it."""
+
+    make: Callable
+    description: str
+    sized: bool = True
+
+
+DATASETS: dict[str, DataSource] = {
+    "moons": DataSource(_moons, "two interleaving half-moons (2-D, 2 classes)"),
+    "circles": DataSource(_circles, "a ring around a disc (2-D, 2 classes)"),
+    "spirals": DataSource(_spirals, "two interleaved spirals (2-D, 2 classes): needs depth or width"),
+    "xor": DataSource(_xor, "the four quadrants, opposite ones alike (2-D, 2 classes)"),
+    "blobs": DataSource(_blobs, "three Gaussian blobs (2-D, 3 classes)"),
+    "digits": DataSource(_digits, "scikit-learn's 8x8 handwritten digits (64-D, 10 classes, 1,797 images)",
+                         sized=False),
 }
-DESCRIPTIONS = {
-    "moons": "two interleaving half-moons (2-D, 2 classes)",
-    "circles": "a ring around a disc (2-D, 2 classes)",
-    "spirals": "two interleaved spirals (2-D, 2 classes): needs depth or width",
-    "xor": "the four quadrants, opposite ones alike (2-D, 2 classes)",
-    "blobs": "three Gaussian blobs (2-D, 3 classes)",
-    "digits": "scikit-learn's 8x8 handwritten digits (64-D, 10 classes, 1,797 images)",
-}
+"""The data sets by name: the config, the sidebar and the CLI read their names from here."""
 
 
 def make_dataset(name: str, n_samples: int, noise: float, val_fraction: float, seed: int, device="cpu") -> Dataset:
     """Generate a data set and split it with a seeded permutation."""
-    if name not in GENERATORS:
-        raise ValueError(f"dataset must be one of {', '.join(GENERATORS)}, got {name!r}")
+    if name not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")
     rng = np.random.default_rng(seed)
-    x, y = GENERATORS[name](n_samples, noise, rng)
+    x, y = DATASETS[name].make(n_samples, noise, rng)
     x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
     y = torch.as_tensor(np.asarray(y), dtype=torch.int64)
     order = torch.as_tensor(rng.permutation(len(y)))

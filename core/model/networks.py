@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 MAXOUT_PIECES = 2
+EXACT_HESSIAN_MAX_PARAMS = 2500  # the full P x P Hessian (Newton, exact spectra) is built only up to here
 
 ACTIVATIONS = {
     "relu": torch.relu,
@@ -52,6 +53,13 @@ class MLP:
         return out
 
 
+def check_exact_hessian(n_params: int, what: str, instead: str) -> None:
+    """Refuse an exact P x P Hessian above EXACT_HESSIAN_MAX_PARAMS, with a sentence naming `what` needs it."""
+    if n_params > EXACT_HESSIAN_MAX_PARAMS:
+        raise ValueError(f"{what} needs the exact {n_params} x {n_params} Hessian; this model has {n_params} "
+                         f"parameters, above the limit of {EXACT_HESSIAN_MAX_PARAMS}. {instead}")
+
+
 def init_params(spec: MLP, scale: float = 1.0, seed: int = 0) -> torch.Tensor:
     """PyTorch's nn.Linear default, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), times scale; (P,) on the CPU."""
     gen = torch.Generator().manual_seed(seed)
@@ -67,6 +75,18 @@ def forward_hidden(spec: MLP, params: list[torch.Tensor], z: torch.Tensor) -> to
     act = ACTIVATIONS[spec.activation]
     for i in range(1, len(params) // 2):
         z = F.linear(act(z), params[2 * i], params[2 * i + 1])
+    return z
+
+
+def forward_on_line(spec: MLP, p0: list[torch.Tensor], d: list[torch.Tensor], z0: torch.Tensor, dz: torch.Tensor,
+                    a: float) -> torch.Tensor:
+    """Logits (N, n_out) at θ = θ₀ + a·d from layer 1's pre-activation z0 + a·dz (N, units1): the one forward pass
+    with weights on a line (interpolation, the loss plane), plain matrix products, fastest on a CPU. p0 and d are
+    spec.split(θ₀) and spec.split(d)."""
+    z = torch.add(z0, dz, alpha=a)
+    for k in range(2, len(p0), 2):
+        h = z.relu_() if spec.activation == "relu" else ACTIVATIONS[spec.activation](z)
+        z = F.linear(h, torch.add(p0[k], d[k], alpha=a), torch.add(p0[k + 1], d[k + 1], alpha=a))
     return z
 
 

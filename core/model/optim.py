@@ -11,9 +11,10 @@ from typing import NamedTuple
 
 import torch
 
+from core.model.networks import check_exact_hessian
+
 ADAM_BETA2 = 0.999
 ADAM_EPS = 1e-8
-NEWTON_MAX_PARAMS = 2500  # the exact Hessian is P x P; above this Newton refuses
 
 
 class HyperParams(NamedTuple):
@@ -40,7 +41,9 @@ class NoState(NamedTuple):
 class Optimizer(NamedTuple):
     init: Callable
     update: Callable  # update(g, state, theta, hp, hessian=None) -> (delta, state)
-    needs_hessian: bool = False
+    description: str = ""
+    needs_hessian: bool = False  # Newton-like: uses the exact Hessian and the damping λ
+    uses_momentum: bool = False  # reads hp.momentum (μ, or Adam's β₁)
 
 
 def _decayed(g, theta, hp):
@@ -51,7 +54,7 @@ def _sgd_init(theta):
     return SGDState(torch.zeros_like(theta))
 
 
-def _make_sgd(use_momentum: bool, nesterov: bool) -> Optimizer:
+def _make_sgd(use_momentum: bool, nesterov: bool, description: str) -> Optimizer:
     def update(g, state, theta, hp, hessian=None):
         g = _decayed(g, theta, hp)
         if not use_momentum or hp.momentum == 0:
@@ -60,7 +63,7 @@ def _make_sgd(use_momentum: bool, nesterov: bool) -> Optimizer:
         direction = g + hp.momentum * buf if nesterov else buf
         return -hp.lr * direction, SGDState(buf)
 
-    return Optimizer(_sgd_init, update)
+    return Optimizer(_sgd_init, update, description, uses_momentum=use_momentum)
 
 
 def _adam_init(theta):
@@ -129,32 +132,23 @@ def _saddle_free_update(g, state, theta, hp, hessian=None):
 
 
 OPTIMIZERS: dict[str, Optimizer] = {
-    "sgd": _make_sgd(False, False),
-    "momentum": _make_sgd(True, False),
-    "nesterov": _make_sgd(True, True),
-    "adam": Optimizer(_adam_init, _adam_update),
-    "newton": Optimizer(lambda theta: NoState(), _newton_update, needs_hessian=True),
-    "saddle-free": Optimizer(lambda theta: NoState(), _saddle_free_update, needs_hessian=True),
+    "sgd": _make_sgd(False, False, "plain stochastic gradient descent: theta -= lr * g"),
+    "momentum": _make_sgd(True, False, "heavy-ball momentum (torch.optim.SGD with momentum)"),
+    "nesterov": _make_sgd(True, True, "Nesterov momentum (torch.optim.SGD with nesterov=True)"),
+    "adam": Optimizer(_adam_init, _adam_update, "Adam, as torch.optim.Adam (beta1 = momentum, beta2 = 0.999)",
+                      uses_momentum=True),
+    "newton": Optimizer(lambda theta: NoState(), _newton_update, "damped Newton: theta -= lr (H + damping I)^-1 g, "
+                        "exact Hessian of the minibatch loss", needs_hessian=True),
+    "saddle-free": Optimizer(lambda theta: NoState(), _saddle_free_update, "saddle-free Newton: theta -= lr "
+                             "(|H| + damping I)^-1 g, |H| with absolute eigenvalues", needs_hessian=True),
 }
-
-DESCRIPTIONS = {
-    "sgd": "plain stochastic gradient descent: theta -= lr * g",
-    "momentum": "heavy-ball momentum (torch.optim.SGD with momentum)",
-    "nesterov": "Nesterov momentum (torch.optim.SGD with nesterov=True)",
-    "adam": "Adam, as torch.optim.Adam (beta1 = momentum, beta2 = 0.999)",
-    "newton": "damped Newton: theta -= lr (H + damping I)^-1 g, exact Hessian of the minibatch loss",
-    "saddle-free": "saddle-free Newton: theta -= lr (|H| + damping I)^-1 g, |H| with absolute eigenvalues",
-}
+"""The optimizers by name: the config, the sidebar, the CLI and the surface races read their names from here."""
 
 
 def check_newton_size(n_params: int) -> None:
-    """Refuse an exact Hessian that would not fit comfortably."""
-    if n_params > NEWTON_MAX_PARAMS:
-        raise ValueError(
-            f"Newton's method (and saddle-free Newton) needs the exact {n_params} x {n_params} Hessian; this "
-            f"model has {n_params} parameters and the limit is {NEWTON_MAX_PARAMS}. Use fewer or narrower "
-            "hidden layers, or another optimizer."
-        )
+    """Refuse Newton (and saddle-free Newton) where the exact Hessian would not fit comfortably."""
+    check_exact_hessian(n_params, "Newton's method (and saddle-free Newton)", "Use fewer or narrower hidden layers, "
+                        "or another optimizer.")
 
 
 def clip_by_norm(g: torch.Tensor, norm: torch.Tensor, max_norm: float) -> torch.Tensor:

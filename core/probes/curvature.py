@@ -1,4 +1,4 @@
-"""Curvature of a loss J(θ) without building its Hessian (SPEC §1, §6; Deep Learning §8.2.1, §8.2.3).
+"""Curvature of a loss J(θ) without building its Hessian (definitions §1, §6; Deep Learning §8.2.1, §8.2.3).
 
 Everything takes `loss`, a pure function θ (P,) -> scalar (for a network: models.loss_fn on one batch), so that
 it can be differentiated twice. A Hessian-vector product is reverse-over-reverse (the gradient of gᵀv), about the
@@ -11,7 +11,9 @@ from typing import NamedTuple
 
 import torch
 
-EXACT_MAX_PARAMS = 2500  # the full P x P Hessian is built only up to here (as Newton's)
+from core.model.networks import check_exact_hessian
+
+ZERO_TOL = 1e-4  # relative: |λ| <= ZERO_TOL * max|λ| is a zero eigenvalue (docs/definitions.md, "Index")
 
 
 def hvp(loss, theta: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -28,11 +30,16 @@ class Terms(NamedTuple):
     ratio: float  # ½ ε gᵀHg / gᵀg: above 1, the quadratic model says the step −εg raises the cost (eq. 8.10)
 
 
+def step_ratio(gTg: float, gHg: float, lr: float) -> float:
+    """½ ε gᵀHg / gᵀg (eq. 8.10): above 1, the quadratic model says the step −εg raises the cost; NaN when g = 0."""
+    return 0.5 * lr * gHg / gTg if gTg > 0 else float("nan")
+
+
 def curvature_terms(loss, theta: torch.Tensor, g: torch.Tensor, lr: float) -> Terms:
     """The two terms of eq. 8.10 for the step −εg: J(θ − εg) ≈ J(θ) − ε gᵀg + ½ ε² gᵀHg. One Hessian-vector product."""
     gTg = float(g @ g)
     gHg = float(g @ hvp(loss, theta, g))
-    return Terms(gTg, gHg, 0.5 * lr * gHg / gTg if gTg > 0 else float("nan"))
+    return Terms(gTg, gHg, step_ratio(gTg, gHg, lr))
 
 
 def gradient_and_gHg(loss_value: torch.Tensor, leaves: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -46,10 +53,8 @@ def gradient_and_gHg(loss_value: torch.Tensor, leaves: list[torch.Tensor]) -> tu
 
 
 def exact_spectrum(loss, theta: torch.Tensor) -> torch.Tensor:
-    """All eigenvalues of the Hessian, ascending (float64); refuses models above EXACT_MAX_PARAMS parameters."""
-    if theta.numel() > EXACT_MAX_PARAMS:
-        raise ValueError(f"the exact spectrum needs the full Hessian; this model has {theta.numel():,} parameters, "
-                         f"above the limit of {EXACT_MAX_PARAMS:,}. Use the Lanczos estimate of the extremes.")
+    """All eigenvalues of the Hessian, ascending (float64); refuses models above EXACT_HESSIAN_MAX_PARAMS."""
+    check_exact_hessian(theta.numel(), "The exact spectrum", "Use the Lanczos estimate of the extremes.")
     hessian = torch.func.hessian(loss)(theta.detach()).double()
     return torch.linalg.eigvalsh(0.5 * (hessian + hessian.T))
 
@@ -118,7 +123,7 @@ def top_eigenvalue(loss, theta: torch.Tensor, tol: float = 1e-3, max_iterations:
     return float(run.ritz[-1]), run.vectors[:, -1], run.iterations
 
 
-def hessian_index(eigenvalues: torch.Tensor, tol: float = 1e-8) -> float:
-    """The index: the fraction of eigenvalues below −tol·max|λ| (negative curvature directions)."""
+def hessian_index(eigenvalues: torch.Tensor) -> float:
+    """The index: the fraction of eigenvalues below −ZERO_TOL·max|λ| (directions of negative curvature)."""
     scale = float(eigenvalues.abs().max()) if eigenvalues.numel() else 0.0
-    return float((eigenvalues < -tol * scale).double().mean()) if eigenvalues.numel() else float("nan")
+    return float((eigenvalues < -ZERO_TOL * scale).double().mean()) if eigenvalues.numel() else float("nan")

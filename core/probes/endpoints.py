@@ -1,4 +1,4 @@
-"""The Interpolation experiment's endpoint pairs (SPEC §2, paper Figs. 1-5) and their curves, several on one axis."""
+"""The Interpolation page's endpoint pairs (definitions §2, paper Figs. 1-5) and their curves, several on one axis."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def curves(pairs: list[Endpoints], alphas, model_data=model_and_data, progress=N
 
 
 def curve_table(frame: pd.DataFrame, quantity: str = "loss") -> pd.DataFrame:
-    """Per curve and split: monotone on [0, 1], max bump with its alpha, and barrier (SPEC §2)."""
+    """Per curve and split: monotone on [0, 1], max bump with its alpha, and barrier (definitions §2)."""
     rows = []
     for label, group in frame.groupby("curve", sort=False):
         for split, column in (("train", f"train_{quantity}"), ("validation", f"val_{quantity}")):

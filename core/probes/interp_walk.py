@@ -1,4 +1,4 @@
-"""Interpolation curves of piecewise-linear MLPs (relu, linear, maxout) by walking the sorted alpha grid (SPEC §2).
+"""Interpolation curves of piecewise-linear MLPs (relu, linear, maxout), walking the sorted alpha grid (definitions §2).
 
 Along theta(a) = theta0 + a d the first layer's pre-activation is a line in a, z1(a) = z0 + a dz, and each hidden
 unit of a piecewise-linear activation is one of two lines with a switch between them:

@@ -1,4 +1,4 @@
-"""Linear interpolation between two parameter vectors and the metrics of a curve (docs/definitions.md §2)."""
+"""Linear interpolation between two parameter vectors and the metrics of a curve (definitions §2)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from core.model.networks import ACTIVATIONS, MLP
+from core.model.networks import ACTIVATIONS, MLP, forward_on_line
 from core.probes import interp_walk
 
 GPU_CHUNK_ELEMENTS = 2**26  # alphas x samples x widest layer evaluated in one batch on a GPU
@@ -27,15 +27,6 @@ def alpha_grid(lo: float, hi: float, n: int) -> np.ndarray:
         else:
             grid = np.sort(np.append(grid, target))
     return grid
-
-
-def _logits_one(spec: MLP, p0, d, z0, dz, a: float) -> torch.Tensor:
-    """Logits (N, classes) at one alpha, with plain matrix products (fastest on a CPU)."""
-    z = torch.add(z0, dz, alpha=a)
-    for k in range(2, len(p0), 2):
-        h = z.relu_() if spec.activation == "relu" else ACTIVATIONS[spec.activation](z)
-        z = F.linear(h, torch.add(p0[k], d[k], alpha=a), torch.add(p0[k + 1], d[k + 1], alpha=a))
-    return z
 
 
 def _logits_many(spec: MLP, p0, d, z0, dz, a: torch.Tensor) -> torch.Tensor:
@@ -73,7 +64,7 @@ def _split_losses(spec: MLP, theta0, theta1, alphas, x, y, batched: bool | None 
     p0, d = spec.split(theta0), spec.split(theta1 - theta0)
     z0, dz = F.linear(x, p0[0], p0[1]), F.linear(x, d[0], d[1])  # (N, units1) each
     if not batch:
-        logits = [_logits_one(spec, p0, d, z0, dz, a)[None] for a in alphas.tolist()]
+        logits = [forward_on_line(spec, p0, d, z0, dz, a)[None] for a in alphas.tolist()]
     else:
         chunk = max(1, GPU_CHUNK_ELEMENTS // (len(y) * max(w[0] for w, _ in spec.shapes)))
         logits = [_logits_many(spec, p0, d, z0, dz, alphas[i : i + chunk]) for i in range(0, len(alphas), chunk)]
@@ -99,7 +90,7 @@ def interpolate(spec: MLP, theta0, theta1, data, alphas, batched: bool | None = 
 
 
 def curve_metrics(alphas, values) -> dict:
-    """monotone, max bump (with its alpha) and barrier of J along [0, 1] (SPEC §2)."""
+    """monotone, max bump (with its alpha) and barrier of J along [0, 1] (definitions §2)."""
     alphas, values = np.asarray(alphas, dtype=float), np.asarray(values, dtype=float)
     inside = (alphas >= 0) & (alphas <= 1) & np.isfinite(values)
     a, j = alphas[inside], values[inside]

@@ -1,4 +1,4 @@
-"""A 2-D plane through θ_i in parameter space, a trajectory projected onto it, and the loss over it (SPEC §5).
+"""A 2-D plane through θ_i in parameter space, a trajectory projected onto it, and the loss over it (definitions §5).
 
 The plane is θ(a, b) = θ_i + a d₁ + b d₂ with d₁ = (θ_f − θ_i)/‖θ_f − θ_i‖ and d₂ ⟂ d₁, both of unit length, so
 (a, b) are in parameter units: θ_i sits at (0, 0) and θ_f at (‖θ_f − θ_i‖, 0). d₂ is either
@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from core.model.networks import ACTIVATIONS, MLP, evaluate
+from core.model.networks import MLP, evaluate, forward_on_line
 from core.probes.interpolation import interpolate
 
 DIRECTIONS = ("pca", "random")
@@ -207,13 +207,9 @@ def _row_losses(spec: MLP, w, da, zrow, za, a_values, y_all, n_train: int) -> np
     w: the row's parameters [W1, b1, W2, ...] at a = 0 and da those of d₁; zrow, za (N, units1): layer 1's
     pre-activation at a = 0 and its slope, on the train and validation samples stacked (N = n_train + n_val).
     """
-    act = ACTIVATIONS[spec.activation]
     out = torch.empty(len(a_values), 4, dtype=torch.float64)
     for i, a in enumerate(a_values.tolist()):
-        z = torch.add(zrow, za, alpha=a)
-        for k in range(2, len(w), 2):
-            h = z.relu_() if spec.activation == "relu" else act(z)
-            z = F.linear(h, torch.add(w[k], da[k], alpha=a), torch.add(w[k + 1], da[k + 1], alpha=a))
+        z = forward_on_line(spec, w, da, zrow, za, a)
         losses, wrong = F.cross_entropy(z, y_all, reduction="none"), (z.argmax(1) != y_all).double()
         out[i, 0], out[i, 1] = losses[:n_train].mean(), losses[n_train:].mean()
         out[i, 2], out[i, 3] = wrong[:n_train].mean(), wrong[n_train:].mean()

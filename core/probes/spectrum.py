@@ -1,4 +1,4 @@
-"""The Hessian spectrum of a network's loss at saved points (SPEC §6): exact, Lanczos extremes, and the index.
+"""The Hessian spectrum of a network's loss at saved points (definitions §6): exact, Lanczos extremes, and the index.
 
 The loss is the mean cross-entropy on a whole split. Eigenvalues within ZERO_TOL·max|λ| of 0 count as zero: an
 over-parameterised network has many flat directions, and round-off would otherwise make half of them "negative".
@@ -12,10 +12,10 @@ from typing import NamedTuple
 import pandas as pd
 import torch
 
-from core.model import networks as models
+from core.model import networks
 from core.probes import curvature
+from core.probes.curvature import ZERO_TOL
 
-ZERO_TOL = 1e-4  # relative: |λ| <= ZERO_TOL * max|λ| is a zero eigenvalue
 FAST_EXACT_PARAMS = 600  # along training, the exact spectrum is the default only up to here (it costs P HVPs each)
 SLQ_ITERATIONS, SLQ_PROBES = 60, 3
 
@@ -24,7 +24,7 @@ def split_loss(spec, data, split: str = "train", dtype: torch.dtype | None = Non
     """θ -> mean cross-entropy on the train or validation split (optionally in another dtype, e.g. float64)."""
     x, y = (data.x_train, data.y_train) if split == "train" else (data.x_val, data.y_val)
     x = x.to(dtype) if dtype is not None else x
-    return lambda theta: models.loss_fn(spec, theta, x, y)
+    return lambda theta: networks.loss_fn(spec, theta, x, y)
 
 
 class Spectrum(NamedTuple):
@@ -49,7 +49,7 @@ class Spectrum(NamedTuple):
         """Fraction of negative eigenvalues (below −ZERO_TOL·max|λ|); NaN unless the spectrum is complete."""
         if self.method != "exact":
             return math.nan
-        return float((self.eigenvalues < -ZERO_TOL * self.scale).double().mean())
+        return curvature.hessian_index(self.eigenvalues)
 
     @property
     def zeros(self) -> int:
@@ -65,7 +65,7 @@ class Spectrum(NamedTuple):
 
 
 def exact(loss, theta: torch.Tensor) -> Spectrum:
-    """All P eigenvalues from the full Hessian (refused above curvature.EXACT_MAX_PARAMS)."""
+    """All P eigenvalues from the full Hessian (refused above networks.EXACT_HESSIAN_MAX_PARAMS)."""
     return Spectrum(curvature.exact_spectrum(loss, theta), "exact", theta.numel())
 
 
@@ -83,7 +83,7 @@ def extremes(loss, theta: torch.Tensor, top: int, iterations: int | None = None,
 
 def at_point(loss, theta: torch.Tensor, top: int | None = None) -> Spectrum:
     """Exact when top is None and the model is small enough; else the `top` (default 10) extremes by Lanczos."""
-    if top is None and theta.numel() <= curvature.EXACT_MAX_PARAMS:
+    if top is None and theta.numel() <= networks.EXACT_HESSIAN_MAX_PARAMS:
         return exact(loss, theta)
     return extremes(loss, theta, 10 if top is None else top)
 

@@ -1,4 +1,4 @@
-"""Straying from the path (docs/definitions.md §3): projection on the line θ_i → θ_f and the residual norm."""
+"""Straying from the path (definitions §3): projection on the line θ_i → θ_f and the residual norm."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The synthetic comparators of the straying plot (SPEC §3, paper appendix B): a random walk and a convex quadratic."""
+"""The synthetic comparators of the straying plot (definitions §3, paper app. B): a random walk, a convex quadratic."""
 
 from __future__ import annotations
 

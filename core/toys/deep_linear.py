@@ -1,4 +1,4 @@
-"""Deep linear regression y = w₁·w₂·x (SPEC §4, paper §5, Figs. 9, 10): J(w₁, w₂) = (w₁w₂ − 1)², exactly along lines."""
+"""Deep linear regression y = w₁·w₂·x (definitions §4, paper §5, Figs. 9, 10): J = (w₁w₂ − 1)², exactly along lines."""
 
 from __future__ import annotations
 

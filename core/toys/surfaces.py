@@ -1,4 +1,4 @@
-"""Analytic 2-D surfaces for racing optimizers (SPEC §5, §6; Deep Learning §8.2).
+"""Analytic 2-D surfaces for racing optimizers (definitions §5, §6; Deep Learning §8.2).
 
 Every surface is a torch function f(p) of points p (..., 2) -> (...), so autograd can check it, with its
 gradient (..., 2) and Hessian (..., 2, 2) written out by hand, a default start, a plot window, a caption of what

@@ -1,4 +1,4 @@
-"""Several optimizers from one initialisation on one model and data set (issue 4, SPEC §6).
+"""Several optimizers from one initialisation on one model and data set (issue 4, definitions §6).
 
 Every optimizer trains a copy of the same config (same θ_i, same minibatch order) with its own settings. At each
 logged step: the full training loss, the norm of the full training gradient at that θ, and, for small models, the

@@ -9,8 +9,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from core.model import data as data_mod
-from core.model import networks as models
+from core.model import networks
+from core.model.build import model_and_data
 from core.model.config import HOT_FIELDS, TrainConfig
 from core.model.device import pick_device
 from core.model.optim import OPTIMIZERS, HyperParams, check_newton_size, clip_by_norm
@@ -44,11 +44,10 @@ class Run:
     def __init__(self, config: TrainConfig):
         self.config = config
         self.device = pick_device(config.device)
-        self.data = data_mod.from_config(config, self.device)
-        self.spec = models.from_config(config, self.data.n_features, self.data.n_classes)
+        self.spec, self.data = model_and_data(config, self.device)
         if OPTIMIZERS[config.optimizer].needs_hessian:
             check_newton_size(self.spec.n_params)
-        self.theta_init = models.init_params(self.spec, config.init_scale, config.seed).to(self.device)
+        self.theta_init = networks.init_params(self.spec, config.init_scale, config.seed).to(self.device)
         self.theta = self.theta_init.clone()
         self._leaves = [p.detach().requires_grad_() for p in self.spec.split(self.theta)]  # views of theta
         self.opt_state = OPTIMIZERS[config.optimizer].init(self.theta)
@@ -99,13 +98,13 @@ class Run:
         return x[idx], y[idx]
 
     def _hessian(self, xb, yb) -> torch.Tensor:
-        return torch.func.hessian(lambda th: models.loss_fn(self.spec, th, xb, yb))(self.theta.detach())
+        return torch.func.hessian(lambda th: networks.loss_fn(self.spec, th, xb, yb))(self.theta.detach())
 
     def _one_step(self) -> bool:
         """One optimizer step; False (and theta untouched) when it would leave the finite numbers."""
         c, opt = self.config, OPTIMIZERS[self.config.optimizer]
         xb, yb = self._batch()
-        loss = F.cross_entropy(models.forward(self.spec, self._leaves, xb), yb)
+        loss = F.cross_entropy(networks.forward(self.spec, self._leaves, xb), yb)
         if c.curvature_monitor:  # eq. 8.10 for this very step: g and H of this minibatch at this theta
             g, gHg = curvature.gradient_and_gHg(loss, self._leaves)
             loss = loss.detach()
@@ -134,8 +133,7 @@ class Run:
 
     def _terms(self, g, gHg) -> dict:
         gTg, gHg = (g @ g).item(), gHg.item()
-        ratio = 0.5 * self.config.lr * gHg / gTg if gTg > 0 else math.nan
-        return {"gTg": gTg, "gHg": gHg, "curvature_ratio": ratio}
+        return {"gTg": gTg, "gHg": gHg, "curvature_ratio": curvature.step_ratio(gTg, gHg, self.config.lr)}
 
     def _logs(self, step: int) -> bool:
         """Whether the metrics row at this step will be computed (the step's update is that row's update)."""
@@ -143,7 +141,7 @@ class Run:
 
     def _lambda_max(self, theta, xb, yb) -> float:
         """lambda_max of the minibatch loss's Hessian at theta: a few Lanczos steps, warm-started."""
-        value, vector, _ = curvature.top_eigenvalue(lambda th: models.loss_fn(self.spec, th, xb, yb), theta,
+        value, vector, _ = curvature.top_eigenvalue(lambda th: networks.loss_fn(self.spec, th, xb, yb), theta,
                                                     tol=LAMBDA_TOL, max_iterations=LAMBDA_MAX_ITERATIONS,
                                                     v0=self._lambda_vector)
         self._lambda_vector = vector
@@ -187,8 +185,8 @@ class Run:
             self.metrics.offer(self._metric_row, force=force)
 
     def _metric_row(self) -> dict:
-        train_loss, train_error = models.evaluate(self.spec, self.theta, self.data.x_train, self.data.y_train)
-        val_loss, val_error = models.evaluate(self.spec, self.theta, self.data.x_val, self.data.y_val)
+        train_loss, train_error = networks.evaluate(self.spec, self.theta, self.data.x_train, self.data.y_train)
+        val_loss, val_error = networks.evaluate(self.spec, self.theta, self.data.x_val, self.data.y_val)
         length, terms, before = self._last["step_length"], self._last["terms"], self._last["before"]
         return {
             "step": self.step, "train_loss": train_loss, "val_loss": val_loss, "train_error": train_error,
