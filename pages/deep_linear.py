@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core.charts import comparators as cc
-from core.probes.interpolation import alpha_grid
+from core.probes.interpolation import BARRIER_HELP, alpha_grid
 from core.toys.deep_linear import LINES, line_frame, line_metrics, minima_in_view, surface_frame, view_extent
 from ui import require_frame
 from ui.downloads import chart_downloads, csv_download
@@ -67,7 +67,6 @@ with right:
     a.metric("Monotone on [0, 1]", "yes" if m["monotone"] else "no", help="J never rises from α=0 to α=1.")
     b.metric("Max bump", f"{m['max_bump']:.3g}", help=f"Largest rise above the running minimum, at α = "
              f"{m['bump_alpha']:.3g}.")
-    c.metric("Barrier", f"{m['barrier']:.3g}", help="max J(w(α)) − ½(J(w_start) + J(w_end)) on [0, 1]; meant for "
-             "a line between two solutions.")
+    c.metric("Barrier", f"{m['barrier']:.3g}", help=BARRIER_HELP)
     d.metric("Max |numeric − closed form|", f"{m['max_abs_diff']:.1e}", help="Torch forward pass vs the quartic.")
     csv_download(frame, "Line (CSV)", "deep_linear", "dl_csv")

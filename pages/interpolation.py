@@ -25,5 +25,4 @@ pairs = view.endpoint_pairs(records, wanted("interpolation"))
 alphas, windows = view.grid()
 quantity, splits, log_y = view.display()
 if pairs and alphas is not None:
-    barrier = st.session_state.get("ip_mode") in ("final-final", "checkpoints")
-    view.draw(pairs, alphas, windows, quantity, splits, log_y, barrier)
+    view.draw(pairs, alphas, windows, quantity, splits, log_y)

@@ -50,7 +50,9 @@ def test_train_two_seeds_then_every_endpoint_mode_draws(drain_queue):
     assert len(records) == 2 and [r.config.seed for r in records.values()] == [0, 1]
     charts = at.get("vega_lite_chart")
     assert charts and "along the line" in str(charts[0].proto.spec)
-    assert "barrier" not in at.dataframe[-1].value.columns  # init → final: a barrier means nothing there
+    table = at.dataframe[-1].value  # init → final: the barrier above the chord, and whether θ_final is a minimum
+    assert {"barrier", "falls_before_0", "falls_after_1"} <= set(table.columns)
+    assert (table["barrier"] >= 0).all() and (table["falls_after_1"] >= 0).all()
 
     at.radio(key="ip_mode").set_value("final-final").run()
     assert not _errors(at)

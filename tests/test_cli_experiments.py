@@ -40,6 +40,12 @@ def test_interpolate_init_to_final_matches_the_runs_metrics(trained, tmp_path):
         assert at.train_loss == pytest.approx(row.train_loss, rel=1e-5)
         assert at.val_error == pytest.approx(row.val_error, abs=1e-12)
     assert (tmp_path / "interpolation.png").read_bytes()[:4] == b"\x89PNG"
+    table = pd.read_csv(tmp_path / "curve_metrics.csv")
+    assert list(table.columns) == ["split", "monotone", "max_bump", "bump_alpha", "barrier"]
+    for split, column in (("train", "train_loss"), ("validation", "val_loss")):
+        j, a = curve[column].to_numpy(), curve.alpha.to_numpy()  # the chord, by hand
+        expected = max(v - ((1 - x) * j[0] + x * j[-1]) for x, v in zip(a, j))
+        assert table[table.split == split].barrier.iloc[0] == pytest.approx(max(expected, 0.0), abs=1e-9)
 
 
 def test_interpolate_final_to_final_and_random_point(trained, tmp_path):

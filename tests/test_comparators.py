@@ -183,9 +183,9 @@ def test_gradient_matches_autograd_and_the_line_to_the_solution_has_no_bump():
     j = np.array([problem.value((1 - a) * problem.theta_0 + a * problem.theta_star) for a in alphas])
     m = curve_metrics(alphas, j)
     assert m["monotone"] and m["max_bump"] == 0.0
-    # convex: never above the chord, so the barrier is only the drop J(θ_0)/2 that the old definition counted
+    # convex: never above the chord, so no barrier (the old definition, max J - mean of the ends, gave J(θ_0)/2)
     assert (j <= (1 - alphas) * j[0] + alphas * j[-1] + 1e-12).all()
-    assert m["barrier"] == pytest.approx(j[0] / 2)
+    assert m["barrier"] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_a_diverging_setting_is_reported_not_raised():

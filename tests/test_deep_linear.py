@@ -70,6 +70,9 @@ def test_the_three_named_lines_reproduce_figs_9_and_10():
     assert dl.loss(*start) == pytest.approx(0.0, abs=1e-12) and start[0] * end[0] > 0
     assert metrics["solution_to_solution"]["barrier"] == pytest.approx((1.25 * 1.25 - 1) ** 2)
     assert metrics["solution_to_solution"]["monotone"] is False
+    # (1, 1) -> (-1, -1): w₁w₂ = (1 - 2α)², J = ((1 - 2α)² - 1)², both ends 0, so the barrier is J(½) = 1 exactly
+    line = dl.line_frame((1.0, 1.0), (-1.0, -1.0), alpha_grid(0, 1, 101))
+    assert curve_metrics(line["alpha"], line["closed_form"])["barrier"] == 1.0
     # Fig. 9: from near the saddle, flat at first, then one descent into the only minimum on the line
     small = metrics["small_init_to_solution"]
     assert small["monotone"] and small["max_bump"] < 1e-9

@@ -136,7 +136,7 @@ def test_decreasing_curve_is_monotone():
     m = curve_metrics(alphas, 3.0 - 2.0 * alphas**2)
     assert m["monotone"] is True
     assert m["max_bump"] == 0.0
-    assert m["barrier"] == pytest.approx(3.0 - 0.5 * (3.0 + 1.0))  # max is the start
+    assert m["barrier"] == pytest.approx(0.5)  # above the chord 3 - 2α by 2α - 2α², most at α = ½
 
 
 def test_bump_is_found_with_its_alpha():
@@ -147,7 +147,7 @@ def test_bump_is_found_with_its_alpha():
     assert m["monotone"] is False
     assert m["max_bump"] == pytest.approx(1.5)
     assert m["bump_alpha"] == pytest.approx(0.4)
-    assert m["barrier"] == pytest.approx(5.0 - 0.5 * (5.0 + 1.0))
+    assert m["barrier"] == pytest.approx(4.5 - (5.0 - 4.0 * 0.4))  # the chord 5 - 4α is lowest below α = 0.4
 
 
 def test_small_bump_breaks_monotonicity():
@@ -171,9 +171,8 @@ def test_barrier_of_bump_between_solutions_equals_hand_value():
     alphas = np.linspace(0, 1, 21)  # contains 0.5
     values = 1.0 + 0.3 * np.sin(np.pi * alphas) + 0.2 * alphas  # ends 1.0 and 1.2
     m = curve_metrics(alphas, values)
-    expected = values.max() - 0.5 * (1.0 + 1.2)
-    assert m["barrier"] == pytest.approx(expected)
-    assert m["barrier"] > 0.25
+    assert m["barrier"] == pytest.approx(0.3)  # 0.3 sin(πα) above the chord 1 + 0.2α
+    assert m["barrier"] == pytest.approx(max(v - (1 - a) * values[0] - a * values[-1] for a, v in zip(alphas, values)))
 
 
 def test_curve_metrics_look_only_at_zero_to_one():
@@ -182,7 +181,7 @@ def test_curve_metrics_look_only_at_zero_to_one():
     values = np.where(inside, 2.0 - alphas, 100.0 * np.abs(alphas))  # huge, rising outside [0, 1]
     m = curve_metrics(alphas, values)
     assert m["monotone"] is True and m["max_bump"] == 0.0
-    assert m["barrier"] == pytest.approx(2.0 - 0.5 * (2.0 + 1.0))
+    assert m["barrier"] == pytest.approx(0.0, abs=1e-12)  # a straight line is its own chord
 
 
 # ---- straying ---------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from core.charts import training as charts
 from core.model import build
 from core.presets import MODES, ZOOMS
 from core.probes import endpoints
-from core.probes.interpolation import alpha_grid
+from core.probes.interpolation import BARRIER_HELP, PAST_ENDS, alpha_grid
 from ui.downloads import chart_downloads, csv_download
 from ui.show import show_chart
 
@@ -148,29 +148,37 @@ def curves(pairs, alphas, what: str) -> pd.DataFrame:
     return frame
 
 
-def metrics_table(frame: pd.DataFrame, quantity: str, splits: list[str], barrier: bool) -> None:
-    """Monotone, max bump and (between two solutions, where it means something) barrier, per curve and split."""
-    table = endpoints.curve_table(frame, quantity)
+def metrics_table(frame: pd.DataFrame, ends: pd.DataFrame, quantity: str, splits: list[str]) -> None:
+    """Monotone, max bump, barrier and how far J falls past each end, per curve and split."""
+    table = endpoints.curve_table(frame, quantity).merge(ends, on=["curve", "split"], how="left")
     table = table[table["split"].isin(splits)]
-    if not barrier:  # from an initialization or a random point, max J - mean of the ends is just J(start) / 2
-        table = table.drop(columns="barrier")
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "monotone": st.column_config.CheckboxColumn("monotone on [0, 1]", help="J never rises from α=0 to α=1."),
         "max_bump": st.column_config.NumberColumn("max bump", format="%.4g",
                                                   help="Largest rise of J above its running minimum on [0, 1]."),
         "bump_alpha": st.column_config.NumberColumn("at α", format="%.4g", help="Where the largest bump ends."),
-        "barrier": st.column_config.NumberColumn(format="%.4g",
-                                                 help="max J(θ(α)) − ½(J(θ₀) + J(θ₁)) on [0, 1]."),
+        "barrier": st.column_config.NumberColumn(format="%.4g", help=BARRIER_HELP),
+        "falls_before_0": st.column_config.NumberColumn(
+            "falls before α = 0 by", format="%.3g", help="J(0) − min J on [−0.1, 0): above 0, θ₀ is not a minimum "
+            "along this line."),
+        "falls_after_1": st.column_config.NumberColumn(
+            "falls past α = 1 by", format="%.3g", help="J(1) − min J on (1, 1.1]: above 0, θ₁ is where training "
+            "stopped, not a minimum along this line."),
     })
+    for row in ends[ends["split"] == "train"].itertuples():
+        sentence = endpoints.ends_sentence(row.curve, row.falls_before_0, row.falls_after_1)
+        if sentence and quantity == "loss":
+            st.caption(sentence)
 
 
-def draw(pairs, alphas, windows, quantity, splits, log_y, barrier: bool) -> None:
+def draw(pairs, alphas, windows, quantity, splits, log_y) -> None:
     """The main chart with its metrics, the zoom windows, and downloads."""
     frame = curves(pairs, alphas, "the line")
     what = "error" if quantity == "error" else "loss"
     chart = charts.curves_chart(frame, quantity, splits, log_y, title=f"{what.capitalize()} along the line θ(α)")
     show_chart(chart, key="ip_chart")
-    metrics_table(frame, quantity, splits, barrier)
+    ends = endpoints.end_table(curves(pairs, PAST_ENDS, "the line just past its ends"), quantity)
+    metrics_table(frame, ends, quantity, splits)
     if windows:
         columns = st.columns(len(windows))
         for column, window in zip(columns, windows):

@@ -7,7 +7,7 @@ import streamlit as st
 from core.charts import curvature as curvature_charts
 from core.charts import training as charts
 from core.frames import WINDOW
-from core.probes.interpolation import curve_metrics
+from core.probes.interpolation import BARRIER_HELP, curve_metrics, end_drops
 from core.probes.straying import straying_summary
 from core.train.live import REDRAW_FAST, LiveRun, Snapshot
 from ui.downloads import chart_downloads, csv_download
@@ -43,13 +43,17 @@ def _chart(make_chart, version, name: str, downloads: bool) -> None:
         chart_downloads(chart, name, key=f"dl_{name}")
 
 
-def _interp_metrics(frame) -> None:
+def _interp_metrics(frame, ends) -> None:
     m = curve_metrics(frame["alpha"], frame["train_loss"])
+    before, after = end_drops(ends["alpha"], ends["train_loss"])
     a, b, c = st.columns(3)
     a.metric("Monotone on [0, 1]", "yes" if m["monotone"] else "no", help="Train loss never rises from α=0 to α=1.")
     b.metric("Max bump", f"{m['max_bump']:.3g}", help=f"Largest rise above the running minimum, at α = "
              f"{m['bump_alpha']:.3g} (train loss).")
-    c.metric("Barrier", f"{m['barrier']:.3g}", help="max J(θ(α)) − ½(J(θ₀) + J(θ₁)) on [0, 1] (train loss).")
+    c.metric("Barrier", f"{m['barrier']:.3g}", help=BARRIER_HELP + " Train loss.")
+    if after > 0:
+        st.caption(f"The training loss keeps falling past α = 1 (by {after:.3g} at α ≤ 1.1): θ is where training "
+                   "stopped, not a minimum along this line.")
 
 
 def _straying_metrics(frame) -> None:
@@ -118,13 +122,14 @@ def monitors(live: LiveRun, snap: Snapshot, training: bool) -> None:
     with left:
         _chart(lambda: charts.loss_chart(snap.metrics), rows, "loss", downloads)
     with right:
-        curve, at = snap.line, snap.line_step
+        line, at = snap.line, snap.line_step
+        curve, ends = line[~line["past_ends"]].drop(columns="past_ends"), line[line["past_ends"]]
         end = "θ_final" if snap.status == "done" else "θ now"
-        _chart(lambda: charts.interpolation_chart(curve, title=f"Loss on the line θ_i → {end}"), (id(curve), end),
+        _chart(lambda: charts.interpolation_chart(curve, title=f"Loss on the line θ_i → {end}"), (id(line), end),
                "interpolation", downloads)
         st.caption(f"θ = the parameters at step {at:,}" + (", the end of the run." if snap.status == "done" else
                    "; recomputed while training, as often as its cost allows."))
-        _interp_metrics(curve)
+        _interp_metrics(curve, ends)
     left, right = st.columns(2)
     with left:
         strayed = (id(live), len(snap.straying), tuple(snap.straying.iloc[-1]))

@@ -12,7 +12,7 @@ from core.cli import paper as cli_paper
 from core.cli.rundir import load_run_dir, save_figures, write_outputs
 from core.model import records
 from core.probes import endpoints
-from core.probes.interpolation import alpha_grid
+from core.probes.interpolation import PAST_ENDS, alpha_grid
 from core.probes.straying import straying_summary
 from core.toys import comparators, deep_linear
 from core.train.run import Run
@@ -41,9 +41,12 @@ def cmd_interpolate(args) -> int:
     frame[CURVE_COLUMNS].to_csv(out / "interpolation.csv", index=False)
     save_figures({"interpolation": charts.curves_chart(frame, title=pair.label)}, out, args.png, args.svg)
     table = endpoints.curve_table(frame)
-    for row in table.itertuples():
+    table.drop(columns="curve").to_csv(out / "curve_metrics.csv", index=False)
+    ends = endpoints.end_table(endpoints.curves([pair], PAST_ENDS))
+    for row, end in zip(table.itertuples(), ends.itertuples(), strict=True):
         print(f"{row.split}: monotone {row.monotone}, max bump {row.max_bump:.4g} at α = {row.bump_alpha:.4g}, "
-              f"barrier {row.barrier:.4g}")
+              f"barrier {row.barrier:.4g}, falls past α = 1 by {end.falls_after_1:.3g}, before α = 0 by "
+              f"{end.falls_before_0:.3g}")
     print(f"{pair.label}: {len(alphas)} points; wrote {out}")
     return 0
 

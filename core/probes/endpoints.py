@@ -10,7 +10,7 @@ import torch
 
 from core.model.build import model_and_data
 from core.model.records import RunRecord
-from core.probes.interpolation import curve_metrics, interpolate
+from core.probes.interpolation import curve_metrics, end_drops, interpolate
 
 SAME_MODEL_FIELDS = ("dataset", "n_samples", "noise", "val_fraction", "data_seed", "hidden", "activation")
 CHUNK = 20  # alphas per progress report
@@ -87,6 +87,30 @@ def curves(pairs: list[Endpoints], alphas, model_data=model_and_data, progress=N
         frame.insert(0, "curve", pair.label)
         parts.append(frame)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def end_table(frame: pd.DataFrame, quantity: str = "loss") -> pd.DataFrame:
+    """Per curve and split, how far J keeps falling just past each end (interpolation.end_drops): curve, split,
+    falls_before_0, falls_after_1. `frame` is curves() on a grid that reaches past the ends, such as PAST_ENDS."""
+    rows = []
+    for label, group in frame.groupby("curve", sort=False):
+        for split, column in (("train", f"train_{quantity}"), ("validation", f"val_{quantity}")):
+            before, after = end_drops(group["alpha"], group[column])
+            rows.append({"curve": label, "split": split, "falls_before_0": before, "falls_after_1": after})
+    return pd.DataFrame(rows, columns=["curve", "split", "falls_before_0", "falls_after_1"])
+
+
+def ends_sentence(label: str, before: float, after: float) -> str:
+    """A sentence on whether the ends of a line are minima along it, '' when both are (or were not looked at)."""
+    parts = []
+    if after > 0:
+        parts.append(f"past α = 1 by {after:.3g}")
+    if before > 0:
+        parts.append(f"before α = 0 by {before:.3g}")
+    if not parts:
+        return ""
+    return (f"{label}: the training loss keeps falling {' and '.join(parts)} (at α = 1.1 or −0.1), so that end is "
+            "where training stopped, not a minimum along this line.")
 
 
 def curve_table(frame: pd.DataFrame, quantity: str = "loss") -> pd.DataFrame:

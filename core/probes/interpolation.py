@@ -99,10 +99,34 @@ def curve_metrics(alphas, values) -> dict:
     bumps = j - np.minimum.accumulate(j)
     k = int(bumps.argmax())
     tol = 1e-6 * max(1.0, float(np.abs(j).max()))
-    ends = 0.5 * (j[a == 0][0] + j[a == 1][0]) if (a == 0).any() and (a == 1).any() else 0.5 * (j[0] + j[-1])
+    has_ends = (a == 0).any() and (a == 1).any()
+    (a0, j0), (a1, j1) = ((0.0, j[a == 0][0]), (1.0, j[a == 1][0])) if has_ends else ((a[0], j[0]), (a[-1], j[-1]))
+    chord = j0 + (a - a0) / (a1 - a0) * (j1 - j0) if a1 > a0 else np.full_like(j, j0)
     return {
         "monotone": bool(np.all(np.diff(j) <= tol)),
         "max_bump": float(bumps[k]),
         "bump_alpha": float(a[k]),
-        "barrier": float(j.max() - ends),
+        "barrier": max(0.0, float((j - chord).max())),  # height above the chord between the ends; 0 when convex
     }
+
+
+PAST_ENDS = np.array([-0.1, -0.05, 0.0, 1.0, 1.05, 1.1])  # where "is each end a minimum along the line?" looks
+BARRIER_HELP = ("Height of the curve above the straight chord between its ends: max over α in [0, 1] of "
+                "J(θ(α)) − ((1 − α)·J(θ₀) + α·J(θ₁)). 0 on any convex line (definitions §2).")
+
+
+def end_drops(alphas, values) -> tuple[float, float]:
+    """(J(0) − min J on [−0.1, 0), J(1) − min J on (1, 1.1]), each clipped at 0: how far J keeps falling just past
+    each end of the line. Above 0, that end is not a minimum along the line: training stopped there (definitions §2).
+    NaN for an end whose side of the grid holds no point."""
+    alphas, values = np.asarray(alphas, dtype=float), np.asarray(values, dtype=float)
+    out = []
+    for end, side in ((0.0, (alphas >= -0.1) & (alphas < 0)), (1.0, (alphas > 1) & (alphas <= 1.1))):
+        at_end = values[alphas == end]
+        if not side.any() or not len(at_end):
+            out.append(float("nan"))
+            continue
+        tol = 1e-6 * max(1.0, abs(float(at_end[0])))
+        drop = float(at_end[0] - np.nanmin(values[side]))
+        out.append(drop if drop > tol else 0.0)
+    return out[0], out[1]

@@ -53,7 +53,7 @@ class Snapshot:
     points: pd.DataFrame  # step, grad_norm, average: thinned for drawing (summaries.grad_norm_points)
     curvature: pd.DataFrame  # eq. 8.10 terms per step, thinned (summaries.curvature_points); empty when off
     straying: pd.DataFrame
-    line: pd.DataFrame  # J along θ_i → θ on both splits (probes.interpolation.interpolate), made at line_step
+    line: pd.DataFrame  # J along θ_i → θ on both splits at line_step: the grid, then PAST_ENDS (column past_ends)
     line_step: int
     regions: pd.DataFrame | None  # decision regions on 2-D data (probes.boundary.decision_grid), else None
     points_2d: pd.DataFrame | None  # the training points drawn over the regions

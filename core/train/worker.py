@@ -14,7 +14,7 @@ import torch
 from core.model import records
 from core.model.config import TrainConfig
 from core.probes.boundary import decision_grid, points_frame
-from core.probes.interpolation import alpha_grid, interpolate
+from core.probes.interpolation import PAST_ENDS, alpha_grid, interpolate
 from core.train.run import Run
 from core.train.summaries import curvature_points, grad_norm_points
 
@@ -104,10 +104,16 @@ class _Worker:
         return frame, self.run.step
 
     def line(self, grid: tuple[float, float, int]) -> tuple[pd.DataFrame, int]:
-        """J along θ_i → θ now on the alpha grid (lo, hi, n), both splits (core.probes.interpolation)."""
+        """J along θ_i → θ now on the alpha grid (lo, hi, n) and just past its ends (PAST_ENDS, stacked after it
+        with `past_ends` True), both splits (core.probes.interpolation)."""
         r = self.run
-        return self.view("line", tuple(grid), lambda: interpolate(r.spec, r.theta_init, r.theta, r.data,
-                                                                   alpha_grid(*grid)))
+
+        def make() -> pd.DataFrame:
+            line = interpolate(r.spec, r.theta_init, r.theta, r.data, alpha_grid(*grid)).assign(past_ends=False)
+            ends = interpolate(r.spec, r.theta_init, r.theta, r.data, PAST_ENDS).assign(past_ends=True)
+            return pd.concat([line, ends], ignore_index=True)
+
+        return self.view("line", tuple(grid), make)
 
     def regions(self) -> pd.DataFrame | None:
         """The decision regions on 2-D data (None otherwise)."""
