@@ -50,7 +50,7 @@ def test_spectrum_of_a_run_exact_then_lanczos(record):
     at = _page("Spectrum", record)
     assert not _errors(at)
     labels = {m.label: m.value for m in at.metric}
-    assert {"λ_max", "λ_min", "Index", "Condition number"} <= set(labels)
+    assert {"λ_max", "λ_min", "Index", "Condition number κ"} <= set(labels)
     assert labels["Index"].endswith("%") and float(labels["λ_max"]) > 0
     assert "All 32 eigenvalues" in str(at.get("vega_lite_chart")[0].proto.spec)
     at.segmented_control(key="cv_method").set_value("lanczos").run()

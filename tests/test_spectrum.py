@@ -43,10 +43,45 @@ def test_exact_spectrum_and_its_summaries_against_numpy(trained):
     np.testing.assert_allclose(s.eigenvalues.numpy(), naive, atol=1e-10)
     scale = np.abs(naive).max()
     zero = np.abs(naive) <= curvature.ZERO_TOL * scale
-    assert s.index == pytest.approx(np.mean(naive < -curvature.ZERO_TOL * scale))
+    assert s.index == pytest.approx(np.mean(naive < -curvature.NEGATIVE_TOL * scale))
     assert s.zeros == zero.sum()
-    assert s.condition == pytest.approx(scale / np.abs(naive[~zero]).min(), rel=1e-9)
+    mags = np.sort(np.abs(naive))[::-1]  # the condition number by hand: max|λ| over the |λ| at the effective rank
+    rank = mags.sum() ** 2 / (mags**2).sum()
+    assert s.effective_rank == pytest.approx(rank, rel=1e-9)
+    assert s.condition == pytest.approx(mags[0] / mags[int(np.ceil(rank)) - 1], rel=1e-9)
     assert s.lambda_max == pytest.approx(naive[-1]) and s.lambda_min == pytest.approx(naive[0])
+
+
+def test_condition_number_is_set_by_the_hessian_not_by_a_cut_off():
+    """Closed forms, and a 10x move of the near-zero bulk (any cut-off would move by as much) barely moves it."""
+    flat = torch.zeros(500, dtype=torch.float64)
+    equal = spectrum.Spectrum(torch.cat([flat, torch.full((10,), 2.0, dtype=torch.float64)]), "exact", 510)
+    assert equal.effective_rank == pytest.approx(10) and equal.condition == pytest.approx(1.0)
+    outlier = torch.cat([flat, torch.ones(1000, dtype=torch.float64), torch.tensor([100.0], dtype=torch.float64)])
+    assert spectrum.Spectrum(outlier, "exact", 1501).condition == pytest.approx(100.0)
+    run = Run(TrainConfig(device="cpu", steps=600))  # the Train page's network (1,218 parameters)
+    run.train()
+    s = spectrum.exact(spectrum.split_loss(run.spec, run.data), run.theta)
+    bulk = s.eigenvalues.abs() <= curvature.ZERO_TOL * s.scale
+    assert bulk.sum() > s.n_params / 2  # most eigenvalues sit in the near-zero bulk
+    for factor in (0.1, 10.0):
+        moved = spectrum.Spectrum(torch.where(bulk, s.eigenvalues * factor, s.eigenvalues), "exact", s.n_params)
+        assert 0.5 < moved.condition / s.condition < 2
+    old = [s.scale / float(s.eigenvalues.abs()[s.eigenvalues.abs() > t * s.scale].min()) for t in (1e-4, 1e-5)]
+    assert old[1] / old[0] > 5  # the retired definition (max|λ| over the smallest non-zero |λ|) follows the cut-off
+
+
+@pytest.mark.parametrize("config", [TrainConfig(device="cpu"),
+                                    TrainConfig(dataset="digits", hidden=(16,), activation="relu", device="cpu")],
+                         ids=["train-page-default", "digits-16"])
+def test_slq_index_is_within_three_points_of_the_exact_index(config):
+    run = Run(config.replace(steps=1500))
+    run.train()
+    loss = spectrum.split_loss(run.spec, run.data)
+    for theta in (run.theta_init, run.theta):  # at the start, where most eigenvalues crowd 0, and at the end
+        estimate = spectrum.slq_index(loss, theta)
+        assert estimate.index == pytest.approx(spectrum.exact(loss, theta).index, abs=0.03)
+        assert 0 <= estimate.error < 0.03
 
 
 def test_lanczos_extremes_equal_the_exact_ends(trained):
@@ -64,7 +99,7 @@ def test_stochastic_lanczos_quadrature_estimates_the_index(trained):
     loss = spectrum.split_loss(trained.spec, trained.data, dtype=torch.float64)
     theta = trained.theta.double()
     exact = spectrum.exact(loss, theta)
-    index, top = spectrum.slq_index(loss, theta, iterations=theta.numel(), probes=8)
+    index, _, top, _ = spectrum.slq_index(loss, theta, iterations=theta.numel(), probes=8)
     assert index == pytest.approx(exact.index, abs=0.08)
     assert top == pytest.approx(exact.lambda_max, rel=1e-6)
 

@@ -92,8 +92,9 @@ def lambda_max_chart(metrics: pd.DataFrame) -> alt.LayerChart:
     ).properties(title="Sharpness λ_max against 2/ε", height=HEIGHT)
 
 
-def spectrum_chart(eigenvalues, method: str, bins: int = 60) -> alt.Chart:
-    """Exact: a histogram of every eigenvalue (log count). Lanczos: the extreme eigenvalues found, one stem each."""
+def spectrum_chart(eigenvalues, method: str, zero_tol: float = 1e-4, bins: int = 48) -> alt.Chart:
+    """Exact: how many eigenvalues have each size |λ| on a log axis, negative ones in red, with the near-zero bulk
+    (|λ| <= zero_tol·max|λ|) counted in the subtitle. Lanczos: the extreme eigenvalues found, one stem each."""
     values = pd.Series(np.asarray(eigenvalues, dtype=float), name="eigenvalue")
     if method != "exact":
         data = pd.DataFrame({"eigenvalue": values, "side": np.where(values < 0, "negative", "positive"), "one": 1})
@@ -103,19 +104,30 @@ def spectrum_chart(eigenvalues, method: str, bins: int = 60) -> alt.Chart:
                                                                   range=["#d62728", "#4c78a8"])),
             tooltip=[alt.Tooltip("eigenvalue:Q", format=".5g")],
         ).properties(title=f"The {len(values)} extreme eigenvalues found by Lanczos", height=120)
-    counts, edges = np.histogram(values, bins=bins)
-    data = pd.DataFrame({"lo": edges[:-1], "hi": edges[1:], "count": counts})
-    side = np.where(data["hi"] <= 0, "negative", np.where(data["lo"] >= 0, "positive", "around 0"))
-    data = data.assign(side=side, base=0.7)[data["count"] > 0]
-    return alt.Chart(data).mark_rect(stroke="white", strokeWidth=0.5).encode(
-        x=alt.X("lo:Q", title="eigenvalue λ of the Hessian", scale=alt.Scale(zero=False, nice=False)), x2="hi:Q",
-        y=alt.Y("count:Q", title="number of eigenvalues (log scale)",
-                scale=alt.Scale(type="log", domainMin=0.7)), y2="base:Q",
-        color=alt.Color("side:N", title=None, scale=alt.Scale(domain=["negative", "around 0", "positive"],
-                                                              range=["#d62728", "#999999", "#4c78a8"])),
-        tooltip=[alt.Tooltip("lo:Q", title="from", format=".4g"), alt.Tooltip("hi:Q", title="to", format=".4g"),
-                 "count:Q"],
-    ).properties(title=f"All {len(values):,} eigenvalues of the Hessian", height=HEIGHT)
+    scale = float(values.abs().max()) if len(values) else 1.0
+    floor = zero_tol * scale
+    outside = values[values.abs() > floor]
+    edges = np.geomspace(floor, scale * 1.0001, bins + 1) if scale > 0 else np.array([0.0, 1.0])
+    parts = []
+    for side, part in (("negative", -outside[outside < 0]), ("positive", outside[outside > 0])):
+        counts, _ = np.histogram(part, bins=edges)
+        parts.append(pd.DataFrame({"lo": edges[:-1], "hi": edges[1:], "count": counts, "side": side}))
+    data = pd.concat(parts, ignore_index=True)
+    data = data[data["count"] > 0].assign(base=0.7)
+    bulk = int(len(values) - len(outside))
+    title = alt.TitleParams(
+        f"All {len(values):,} eigenvalues of the Hessian by size |λ|",
+        subtitle=f"{bulk:,} more sit in the near-zero bulk, |λ| ≤ {zero_tol:g}·max|λ| = {floor:.2g} (not drawn)")
+    return alt.Chart(data).mark_rect(stroke="white", strokeWidth=0.5, opacity=0.6).encode(
+        x=alt.X("lo:Q", title="|λ| (log scale)", scale=alt.Scale(type="log", nice=False)), x2="hi:Q",
+        y=alt.Y("count:Q", title="number of eigenvalues (log scale)", scale=alt.Scale(type="log", domainMin=0.7)),
+        y2="base:Q",
+        color=alt.Color("side:N", title="sign of λ", scale=alt.Scale(domain=["negative", "positive"],
+                                                                     range=["#d62728", "#4c78a8"]),
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=["side:N", alt.Tooltip("lo:Q", title="|λ| from", format=".3g"),
+                 alt.Tooltip("hi:Q", title="to", format=".3g"), "count:Q"],
+    ).properties(title=title, height=HEIGHT)
 
 
 def index_loss_chart(frame: pd.DataFrame) -> alt.LayerChart:
@@ -127,8 +139,16 @@ def index_loss_chart(frame: pd.DataFrame) -> alt.LayerChart:
     dots = base.mark_circle(size=60).encode(
         color=alt.Color("step:Q", scale=alt.Scale(scheme="viridis"), title="step"),
         tooltip=["step:Q", alt.Tooltip("train_loss:Q", format=".4g"), alt.Tooltip("index:Q", format=".1%"),
+                 alt.Tooltip("index_error:Q", title="± (standard error)", format=".1%"),
                  alt.Tooltip("lambda_max:Q", title="λ_max", format=".4g"), "method:N"])
-    return (path + dots).properties(title="Index against loss along training", height=HEIGHT)
+    if "index_error" not in frame or not (frame["index_error"] > 0).any():
+        return (path + dots).properties(title="Index against loss along training", height=HEIGHT)
+    bars = alt.Chart(frame.assign(lo=frame["index"] - 2 * frame["index_error"],
+                                  hi=frame["index"] + 2 * frame["index_error"])).mark_rule(color="#666").encode(
+        x="train_loss:Q", y="lo:Q", y2="hi:Q")
+    return (path + bars + dots).properties(
+        title=alt.TitleParams("Index against loss along training", subtitle="estimated: bars are ±2 standard errors "
+                              "over the probes"), height=HEIGHT)
 
 
 def compare_chart(frame: pd.DataFrame, column: str, title: str, y_title: str, log_y: bool = True) -> alt.Chart:

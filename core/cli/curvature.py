@@ -1,7 +1,8 @@
 """Command-line commands for curvature: spectrum and compare-optimizers.
 
-python -m core spectrum --run DIR [--step N] [--top K] [--split train|val] --out DIR [--png] [--svg]
-    eigenvalues.csv: index, eigenvalue, method (exact | lanczos), ascending. Without --top, the exact spectrum
+python -m core spectrum --run DIR [--step N] [--method auto|exact|lanczos|slq] [--top K] [--split train|val] --out DIR
+    summary.json: method, lambda_max, lambda_min, index (with index_error), condition_number and its definition.
+    eigenvalues.csv (not for slq): index, eigenvalue, method (exact | lanczos), ascending. auto: the exact spectrum
     where the model has at most EXACT_HESSIAN_MAX_PARAMS parameters (else the 10 largest and smallest by
     Lanczos, said in the printed line); with --top K, the K smallest and the K largest by Lanczos. The loss is
     the mean cross-entropy on the whole split at the checkpoint of step N (default: the last).
@@ -14,6 +15,7 @@ python -m core compare-optimizers --config CONFIG.json [--set KEY=VALUE ...] --o
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -25,22 +27,57 @@ from core.model.build import model_and_data
 from core.model.config import resolve
 from core.model.networks import EXACT_HESSIAN_MAX_PARAMS
 from core.model.optim import OPTIMIZERS
-from core.probes import spectrum
+from core.probes import curvature, spectrum
 from core.train import compare
+
+CONDITION_DEFINITION = ("effective-rank condition number: max|λ| / |λ|_(r), the r-th largest |λ| with "
+                        "r = ceil((Σ|λ|)² / Σλ²), the participation ratio (definitions §6)")
+
+
+def _spectrum(loss, theta, method: str, top: int | None):
+    """(Spectrum or None, slq Estimate or None) for --method auto, exact, lanczos or slq."""
+    if method == "slq":
+        return None, spectrum.slq_index(loss, theta)
+    if method == "exact":
+        return spectrum.exact(loss, theta), None
+    if method == "lanczos":
+        return spectrum.extremes(loss, theta, 10 if top is None else top), None
+    return spectrum.at_point(loss, theta, top), None
+
+
+def _summary(s, estimate, step: int, split: str, n_params: int) -> dict:
+    if estimate is not None:
+        return {"method": "slq", "step": step, "split": split, "n_params": n_params,
+                "lambda_max": estimate.lambda_max, "lambda_min": estimate.lambda_min, "index": estimate.index,
+                "index_error": estimate.error, "condition_number": None, "condition_definition": CONDITION_DEFINITION}
+    exact = s.method == "exact"
+    return {"method": s.method, "step": step, "split": split, "n_params": n_params, "lambda_max": s.lambda_max,
+            "lambda_min": s.lambda_min, "index": s.index if exact else None, "index_error": 0.0 if exact else None,
+            "condition_number": s.condition if exact else None, "condition_definition": CONDITION_DEFINITION,
+            "effective_rank": s.effective_rank if exact else None, "near_zero_eigenvalues": s.zeros if exact else None}
 
 
 def cmd_spectrum(args) -> int:
+    if args.method in ("exact", "slq") and args.top is not None:
+        raise ValueError(f"--top goes with --method lanczos (or auto), not {args.method}")
     record = load_run_dir(args.run)
     step = record.step if args.step is None else args.step
     theta = record.checkpoint(step)
-    spec, data = model_and_data(record.config.replace(device="cpu"))
-    s = spectrum.at_point(spectrum.split_loss(spec, data, args.split), theta, args.top)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    spec, data = model_and_data(record.config.replace(device="cpu"))
+    s, estimate = _spectrum(spectrum.split_loss(spec, data, args.split), theta, args.method, args.top)
+    summary = _summary(s, estimate, step, args.split, theta.numel())
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    if estimate is not None:
+        print(f"{record.name} at step {step} ({args.split}): slq, index {estimate.index:.1%} ± {estimate.error:.1%}, "
+              f"λ_max ≈ {estimate.lambda_max:.5g}; wrote {out}")
+        return 0
     frame = pd.DataFrame({"index": range(len(s.eigenvalues)), "eigenvalue": s.eigenvalues.numpy(),
                           "method": s.method})
     frame.to_csv(out / "eigenvalues.csv", index=False)
-    save_figures({"spectrum": curvature_charts.spectrum_chart(s.eigenvalues, s.method)}, out, args.png, args.svg)
+    save_figures({"spectrum": curvature_charts.spectrum_chart(s.eigenvalues, s.method, curvature.ZERO_TOL)}, out,
+                 args.png, args.svg)
     extra = f", index {s.index:.1%}, condition number {s.condition:.4g}" if s.method == "exact" else ""
     if args.top is None and s.method != "exact":
         extra += f" (above {EXACT_HESSIAN_MAX_PARAMS:,} parameters the exact spectrum is refused: these are the "
@@ -87,6 +124,8 @@ def register(sub) -> None:
     p.add_argument("--step", type=int, help="a checkpoint step of the run (default: the last)")
     p.add_argument("--top", type=int, help="the K largest and K smallest eigenvalues by Lanczos")
     p.add_argument("--split", choices=("train", "val"), default="train")
+    p.add_argument("--method", choices=("auto", "exact", "lanczos", "slq"), default="auto",
+                   help="auto: exact up to the exact-Hessian limit, else Lanczos extremes; slq: the index estimated")
     p.add_argument("--out", required=True)
     p.add_argument("--png", action="store_true", help="also write spectrum.png")
     p.add_argument("--svg", action="store_true", help="also write spectrum.svg")

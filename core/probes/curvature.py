@@ -13,7 +13,8 @@ import torch
 
 from core.model.networks import check_exact_hessian
 
-ZERO_TOL = 1e-4  # relative: |λ| <= ZERO_TOL * max|λ| is a zero eigenvalue (docs/definitions.md, "Index")
+ZERO_TOL = 1e-4  # relative: |λ| <= ZERO_TOL * max|λ| is in the near-zero bulk (definitions §6)
+NEGATIVE_TOL = 1e-2  # relative: λ < -NEGATIVE_TOL * max|λ| is a direction of negative curvature, for the index
 
 
 def hvp(loss, theta: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -124,6 +125,7 @@ def top_eigenvalue(loss, theta: torch.Tensor, tol: float = 1e-3, max_iterations:
 
 
 def hessian_index(eigenvalues: torch.Tensor) -> float:
-    """The index: the fraction of eigenvalues below −ZERO_TOL·max|λ| (directions of negative curvature)."""
+    """The index: the fraction of eigenvalues below −NEGATIVE_TOL·max|λ|, directions whose negative curvature is at
+    least 1% of the largest curvature (definitions §6)."""
     scale = float(eigenvalues.abs().max()) if eigenvalues.numel() else 0.0
-    return float((eigenvalues < -ZERO_TOL * scale).double().mean()) if eigenvalues.numel() else float("nan")
+    return float((eigenvalues < -NEGATIVE_TOL * scale).double().mean()) if eigenvalues.numel() else float("nan")
