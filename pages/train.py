@@ -3,14 +3,17 @@
 import streamlit as st
 
 from core.train.live import REDRAW_FAST, redraw_interval
-from ui import require_frame, session
+from ui import claims_view, require_frame, session
+from ui.run_panel import apply_preset, preset_caption, shown_preset
 from ui.train_view import monitors, status
 
 require_frame()
+apply_preset("train")
 
 st.title("Train")
 st.caption("Pick a data set, a network and an optimizer in the sidebar, press **Train**, and watch. "
            "The learning rate, momentum and step count can change while it runs.")
+preset_caption("train")
 
 config = st.session_state.get("config")
 live = session.current()
@@ -18,6 +21,8 @@ live = session.current()
 buttons = st.columns([1, 1, 1, 1, 4])
 train = buttons[0].button("Train", type="primary", icon=":material/play_arrow:", key="train_start",
                           disabled=config is None, width="stretch")
+if st.session_state.pop("train_autostart", False) and config is not None:  # a gallery card: train its settings
+    train, reset = True, True
 pause = buttons[1].button("Pause", icon=":material/pause:", key="train_pause",
                           disabled=live is None or not live.training, width="stretch")
 step = buttons[2].button("Step", icon=":material/skip_next:", key="train_step", disabled=config is None,
@@ -69,6 +74,9 @@ def live_view() -> None:
         st.session_state["redraw_every"] = redraw_interval(snap.cpu_share, every)
         st.rerun(scope="app")  # drawing was starving the training (or no longer is): change the pace
     status(snap, every if training else None)
+    preset = shown_preset("train")
+    if preset is not None:
+        claims_view.for_live(preset, snap)
     monitors(live, snap, training)
 
 

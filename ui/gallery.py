@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.presets import PRESETS
 
-PAGES = {"interpolation": "pages/interpolation.py", "straying": "pages/straying.py",
+PAGES = {"train": "pages/train.py", "interpolation": "pages/interpolation.py", "straying": "pages/straying.py",
          "deep-linear": "pages/deep_linear.py"}
 COLUMNS = 3
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core import presets
 from core.model.config import MAX_SEED
-from ui import runs
+from ui import claims_view, runs
 
 POLL = 0.5  # seconds between queue checks while runs train
 
@@ -51,16 +51,29 @@ def apply_preset(page: str) -> None:
         return
     for key, value in preset.view.items():
         st.session_state[key] = value
-    if preset.runs:
-        st.session_state[f"{page}_wanted"] = runs.enqueue(preset.configs())
+    if page == "train":  # the sidebar now holds the preset's settings: train them on the page's own run
+        st.session_state["train_autostart"] = True
+    elif preset.runs:
+        names = runs.enqueue(preset.configs())
+        st.session_state[f"{page}_wanted"] = names
+        st.session_state["preset_runs"] = names
     st.session_state["preset_shown"] = preset
     st.rerun()
 
 
-def preset_caption(page: str) -> None:
+def shown_preset(page: str) -> presets.Preset | None:
     preset = st.session_state.get("preset_shown")
-    if preset is not None and preset.page == page:
-        st.success(f"**{preset.figure} · {preset.title}.** {preset.caption}", icon=":material/lightbulb:")
+    return preset if preset is not None and preset.page == page else None
+
+
+def preset_caption(page: str) -> None:
+    """The preset's caption and, on the pages that draw runs or analytic problems, its claims checked."""
+    preset = shown_preset(page)
+    if preset is None:
+        return
+    st.success(f"**{preset.figure} · {preset.title}.** {preset.caption}", icon=":material/lightbulb:")
+    if page != "train":
+        claims_view.for_records(preset)
 
 
 def wanted(page: str) -> list[str] | None:

@@ -20,7 +20,7 @@ def _data_ui() -> dict:
                                      help="\n".join(f"- **{k}**: {d.description}" for k, d in DATASETS.items()),
                                      **URL)}
         toy = DATASETS[v["dataset"]].sized
-        v["n_samples"] = st.slider("Points", 100, 5000, D.n_samples, 100, key="n_samples", disabled=not toy,
+        v["n_samples"] = st.slider("Points", 100, 20_000, D.n_samples, 100, key="n_samples", disabled=not toy,
                                    help="Size of a 2-D toy set (digits always has 1,797 images).", **URL)
         v["noise"] = st.slider("Noise", 0.0, 1.0, D.noise, 0.05, key="noise", disabled=not toy, **URL)
         v["val_fraction"] = st.slider("Validation share", 0.05, 0.5, D.val_fraction, 0.05, key="val_fraction",

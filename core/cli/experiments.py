@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-from core import presets
+from core import claims, presets
 from core.charts import training as charts
+from core.claims import Evidence
 from core.cli import paper as cli_paper
 from core.cli.rundir import load_run_dir, save_figures, write_outputs
 from core.model import records
@@ -16,6 +16,7 @@ from core.probes.interpolation import PAST_ENDS, alpha_grid
 from core.probes.straying import straying_summary
 from core.toys import comparators, deep_linear
 from core.train.run import Run
+from core.train.summaries import curvature_points, grad_norm_points
 
 CURVE_COLUMNS = ["alpha", "train_loss", "val_loss", "train_error", "val_error"]
 
@@ -52,24 +53,35 @@ def cmd_interpolate(args) -> int:
 
 
 # ---- presets ------------------------------------------------------------------------------------------------
-def _train(preset, out: Path) -> list[records.RunRecord]:
-    """Train the preset's runs in this process; each run's own outputs go to out/runs/runN."""
+def _train(preset, out: Path, seed: int = 0) -> list[records.RunRecord]:
+    """Train the preset's runs in this process (each run's seed + `seed`); their outputs go to out/runs/runN."""
+    return [records.from_run(run, name) for name, run in _trained(preset, out, seed)]
 
+
+def _trained(preset, out: Path, seed: int) -> list[tuple[str, Run]]:
     kept = []
     for i, config in enumerate(preset.configs(), start=1):
+        config = config.replace(seed=config.seed + seed)
         run = Run(config)
         run.train()
         name = records.short_name(config, i)
         print(f"trained {name}: {run.step} steps, {run.status}", flush=True)
         if run.status != "done":
             raise ValueError(f"{name} did not finish: {run.message}")
-        kept.append(records.from_run(run, name))
+        kept.append((name, run))
         write_outputs(run, out / "runs" / f"run{i}")
     return kept
 
 
-def _interpolation_preset(preset, out: Path, png: bool, svg: bool) -> None:
-    kept = _train(preset, out)
+def _train_preset(preset, out: Path, seed: int) -> Evidence:
+    """A Train-page preset (Fig. 8.1): its run, with the monitors the page draws as the claims' evidence."""
+    _, run = _trained(preset, out, seed)[0]
+    points = run.points_frame()
+    return presets.monitor_evidence(run.metrics_frame(), grad_norm_points(points), curvature_points(points))
+
+
+def _interpolation_preset(preset, out: Path, png: bool, svg: bool, seed: int) -> Evidence:
+    kept = _train(preset, out, seed)
     view = preset.view
     pairs = presets.pairs_for(view, kept)
     quantity, splits = view.get("ip_quantity", "loss"), view.get("ip_splits", ["train", "validation"])
@@ -81,19 +93,20 @@ def _interpolation_preset(preset, out: Path, png: bool, svg: bool) -> None:
             endpoints.curve_table(frame, quantity).to_csv(out / "curve_metrics.csv", index=False)
         chart = charts.curves_chart(frame, quantity, splits, bool(view.get("ip_log")), title=preset.title)
         save_figures({name: chart}, out, png, svg)
+    return presets.evidence(preset, kept)
 
 
-def _straying_preset(preset, out: Path, png: bool, svg: bool) -> None:
+def _straying_preset(preset, out: Path, png: bool, svg: bool, seed: int) -> Evidence:
     view = preset.view
     if view.get("st_view") == "run":
-        record = _train(preset, out)[0]
+        record = _train(preset, out, seed)[0]
         record.straying.to_csv(out / "straying.csv", index=False)
         s = straying_summary(record.straying)
         print(f"max residual {s['max_residual']:.4g}, max rho {s['max_rho']:.3f}, "
               f"2/3 of the norm kept: {s['two_thirds_holds']}")
         save_figures({"straying": charts.straying_chart(record.straying),
-                                "straying_rho": charts.rho_chart(record.straying)}, out, png, svg)
-        return
+                      "straying_rho": charts.rho_chart(record.straying)}, out, png, svg)
+        return presets.evidence(preset, [record])
     if view.get("st_view") == "random-walk":
         frame = cli_paper.write_random_walk(out, comparators.parse_dims(view["rw_dims"]), png=png, svg=svg)
         print(comparators.random_walk_summary(frame, 900).to_string(index=False))
@@ -101,13 +114,15 @@ def _straying_preset(preset, out: Path, png: bool, svg: bool) -> None:
         problem, _, summary = cli_paper.write_convex_paths(out, png=png, svg=svg)
         print(f"condition number {problem.condition:g}")
         print(summary.to_string(index=False))
+    return presets.evidence(preset, [])
 
 
-def _deep_linear_preset(preset, out: Path, png: bool, svg: bool) -> None:
+def _deep_linear_preset(preset, out: Path, png: bool, svg: bool, seed: int) -> Evidence:
     _, start, end = deep_linear.LINES[preset.view["dl_line"]]
     frame = cli_paper.write_deep_linear(out, start, end, png=png, svg=svg)
     m = deep_linear.line_metrics(frame)
     print(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in m.items()))
+    return presets.evidence(preset, [])
 
 
 def cmd_preset(args) -> int:
@@ -123,13 +138,19 @@ def cmd_preset(args) -> int:
     (out / "preset.json").write_text(json.dumps({"name": preset.name, "figure": preset.figure, "title": preset.title,
                                                  "caption": preset.caption, "runs": list(preset.runs),
                                                  "view": preset.view}, indent=2) + "\n", encoding="utf-8")
-    if preset.page == "interpolation":
-        _interpolation_preset(preset, out, args.png, args.svg)
-    elif preset.page == "straying":
-        _straying_preset(preset, out, args.png, args.svg)
+    if preset.page == "train":
+        evidence = _train_preset(preset, out, args.seed)
     else:
-        _deep_linear_preset(preset, out, args.png, args.svg)
-    print(f"{preset.figure}: {preset.caption}\nwrote {out}", file=sys.stdout)
+        page = {"interpolation": _interpolation_preset, "straying": _straying_preset}.get(preset.page,
+                                                                                       _deep_linear_preset)
+        evidence = page(preset, out, args.png, args.svg, args.seed)
+    verdicts = claims.check(preset.claims, evidence)
+    (out / "claims.json").write_text(json.dumps([{"claim": v.claim.text, "value": v.value, "op": v.claim.op,
+                                                  "bound": v.claim.bound, "holds": v.holds} for v in verdicts],
+                                                indent=2) + "\n", encoding="utf-8")
+    print(f"{preset.figure}: {preset.caption}")
+    print("\n".join(v.line for v in verdicts))
+    print(f"wrote {out}")
     return 0
 
 
@@ -154,5 +175,6 @@ def register(sub) -> None:
     p.add_argument("name", nargs="?", help="a preset name (see --list)")
     p.add_argument("--list", action="store_true", help="list the presets")
     p.add_argument("--out", help="folder to write into")
+    p.add_argument("--seed", type=int, default=0, help="add this to every run's seed (claims on other seeds)")
     _figures(p)
     p.set_defaults(func=cmd_preset)

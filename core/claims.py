@@ -1,0 +1,187 @@
+"""Lessons as checked claims: each sentence a preset says about its figure is a predicate on the user's own run.
+
+A Claim names a measure (a number computed from the evidence the page already has: the runs' records, the
+interpolation curves on the preset's grids, the live monitors, or the analytic comparators) and a bound. check()
+evaluates every claim of a preset and returns each with the measured number and whether it holds; pages show
+them as holds or fails, and the tests run every preset's claims.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from core.probes.interpolation import curve_metrics
+from core.probes.straying import straying_summary
+from core.toys import comparators, deep_linear
+
+OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
+CHANCE_LEVEL = 0.95  # a run is "at chance" while its train loss is above this share of ln(classes)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """'text' holds when measure(evidence, *args) `op` bound."""
+
+    text: str
+    measure: str  # a key of MEASURES
+    op: str
+    bound: float
+    args: tuple = ()
+    fmt: str = ".3g"
+
+
+class Verdict(NamedTuple):
+    claim: Claim
+    value: float
+    holds: bool
+
+    @property
+    def line(self) -> str:
+        """'holds · The barrier … (measured 0.21; needs > 0.1)'."""
+        need = f"{self.claim.op} {self.claim.bound:{self.claim.fmt}}"
+        return (f"{'holds' if self.holds else 'fails'} · {self.claim.text} (measured {self.value:{self.claim.fmt}}; "
+                f"needs {need})")
+
+
+@dataclass
+class Evidence:
+    """What the claims are measured on; a page fills what its preset needs."""
+
+    records: list = field(default_factory=list)  # RunRecords of the preset's runs, in order
+    curves: pd.DataFrame | None = None  # endpoints.curves on the preset's main grid (a `curve` column per line)
+    windows: dict[str, pd.DataFrame] = field(default_factory=dict)  # zoom window title -> curves
+    ends: pd.DataFrame | None = None  # endpoints.end_table of the preset's lines
+    monitors: dict[str, pd.DataFrame] = field(default_factory=dict)  # metrics, points, curvature of one live run
+
+
+# ---- measures --------------------------------------------------------------------------------------------------
+def _curve(ev: Evidence, k: int, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    frame = ev.curves if frame is None else frame
+    labels = list(dict.fromkeys(frame["curve"]))
+    return frame[frame["curve"] == labels[k]]
+
+
+def line_metric(ev: Evidence, k: int, split: str, metric: str) -> float:
+    """monotone (1 or 0), max_bump or barrier of line k's loss on [0, 1]."""
+    curve = _curve(ev, k)
+    value = curve_metrics(curve["alpha"], curve[f"{split}_loss"])[metric]
+    return float(value)
+
+
+def window_bump(ev: Evidence, window: str) -> float:
+    """The largest max bump of any line's train loss inside a zoom window."""
+    frame = ev.windows[window]
+    return max(curve_metrics(g["alpha"], g["train_loss"])["max_bump"] for _, g in frame.groupby("curve"))
+
+
+def falls_past_end(ev: Evidence, k: int, end: int) -> float:
+    """How far line k's train loss keeps falling past α = end (0 or 1)."""
+    labels = list(dict.fromkeys(ev.ends["curve"]))
+    row = ev.ends[(ev.ends["curve"] == labels[k]) & (ev.ends["split"] == "train")].iloc[0]
+    return float(row["falls_after_1"] if end == 1 else row["falls_before_0"])
+
+
+def val_turns_up(ev: Evidence, k: int) -> float:
+    """Validation loss at α = 1 minus its minimum on [0, 1]: above 0, the curve turns up before the solution."""
+    curve = _curve(ev, k)
+    inside = curve[(curve["alpha"] >= 0) & (curve["alpha"] <= 1)]
+    return float(inside.loc[inside["alpha"] == 1, "val_loss"].iloc[0] - inside["val_loss"].min())
+
+
+def final(ev: Evidence, k: int, column: str) -> float:
+    return ev.records[k].final_value(column)
+
+
+def final_ratio(ev: Evidence, a: int, b: int, column: str) -> float:
+    return final(ev, a, column) / final(ev, b, column)
+
+
+def final_gap(ev: Evidence, a: int, b: int, column: str) -> float:
+    """|final value of run a − final value of run b|."""
+    return abs(final(ev, a, column) - final(ev, b, column))
+
+
+def chance_share(ev: Evidence, k: int) -> float:
+    """Share of the logged steps at which run k's train loss was still at chance (≥ 95% of ln classes)."""
+    record = ev.records[k]
+    metrics = record.metrics[record.metrics["step"] > 0]
+    level = CHANCE_LEVEL * math.log(10 if record.config.dataset == "digits" else 2)
+    return float((metrics["train_loss"] >= level).mean())
+
+
+def max_rho(ev: Evidence, k: int) -> float:
+    return straying_summary(ev.records[k].straying)["max_rho"]
+
+
+def _window_mean(frame: pd.DataFrame, column: str, lo: float, hi: float) -> float:
+    last = frame["step"].max()
+    part = frame[(frame["step"] >= lo * last) & (frame["step"] <= hi * last)]
+    return float(part[column].mean())
+
+
+def growth(ev: Evidence, frame: str, column: str) -> float:
+    """Mean of a per-step monitor over the last 20% of the run over its mean from 5% to 20% (Fig. 8.1)."""
+    data = ev.monitors[frame]
+    return _window_mean(data, column, 0.8, 1.0) / _window_mean(data, column, 0.05, 0.2)
+
+
+def curvature_outgrows(ev: Evidence) -> float:
+    """How much faster gᵀHg grew than gᵀg (ratio of their growths; above 1, the curvature term outgrew)."""
+    return growth(ev, "curvature", "gHg") / growth(ev, "curvature", "gTg")
+
+
+def val_error_drop(ev: Evidence) -> float:
+    """Final validation error over the validation error at 5% of the run."""
+    metrics = ev.monitors["metrics"]
+    at = metrics.iloc[int(np.abs(metrics["step"] - 0.05 * metrics["step"].max()).argmin())]
+    return float(metrics["val_error"].iloc[-1] / at["val_error"])
+
+
+def deep_linear_line(ev: Evidence, line: str, metric: str) -> float:
+    _, start, end = deep_linear.LINES[line]
+    frame = deep_linear.line_frame(start, end, np.linspace(0, 1, 201))
+    return float(curve_metrics(frame["alpha"], frame["closed_form"])[metric])
+
+
+def walk_half_gap(ev: Evidence, dim: int) -> float:
+    """|max residual / ‖θ_solution‖ − ½| of the page's default random walk in `dim` dimensions (a half circle: 0)."""
+    frame = comparators.random_walk([dim], 1000, 900, 0)
+    return abs(float(comparators.random_walk_summary(frame, 900)["ratio"].iloc[0]) - 0.5)
+
+
+@functools.cache
+def _convex_summary() -> pd.DataFrame:
+    problem = comparators.convex_problem(100_000, 100.0, 0)  # the Straying page's defaults
+    return comparators.convex_paths(problem, comparators.parse_settings(comparators.DEFAULT_SETTINGS))[1]
+
+
+def convex_outcome(ev: Evidence, what: str) -> float:
+    """On the Fig. 12 problem with the page's defaults: 'converged' share, or 'spread' of the max residuals."""
+    summary = _convex_summary()
+    if what == "converged":
+        return float(summary["converged"].mean())
+    return float(summary["max_residual"].max() / summary["max_residual"].min())
+
+
+MEASURES: dict[str, Callable[..., float]] = {f.__name__: f for f in (
+    line_metric, window_bump, falls_past_end, val_turns_up, final, final_ratio, final_gap, chance_share, max_rho,
+    growth, curvature_outgrows, val_error_drop, deep_linear_line, walk_half_gap, convex_outcome)}
+
+
+def check(claims, evidence: Evidence) -> list[Verdict]:
+    """Every claim measured on the evidence; a measure that cannot be taken (NaN) fails."""
+    out = []
+    for claim in claims:
+        value = float(MEASURES[claim.measure](evidence, *claim.args))
+        out.append(Verdict(claim, value, bool(value == value and OPS[claim.op](value, claim.bound))))
+    return out
+
+
