@@ -4,6 +4,7 @@ import streamlit as st
 
 from core.train import live
 from ui import session
+from ui.run_panel import preset_sidebar
 from ui.sidebar import config_ui
 
 st.set_page_config(page_title="Optimizer playground", page_icon=":material/landscape:", layout="wide")
@@ -21,6 +22,7 @@ pages = [
 nav = st.navigation(pages)
 st.cache_resource(live.warm_up, show_spinner=False)()  # once per server: the trainer processes' parent
 
+preset_sidebar()  # a gallery card for the Train page sets the sidebar first
 st.session_state["config"] = config_ui()
 
 

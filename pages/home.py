@@ -21,9 +21,9 @@ keeps every setting, so a copied link reproduces the run, seed included.
 
 | Chart | What to look for |
 |---|---|
-| Gradient norm | Every minibatch gradient norm as a faint point, with its running average. It often *grows* while the error falls (Goodfellow et al., *Deep Learning*, Fig. 8.1). |
+| Gradient norm | Every minibatch gradient norm as a faint point, with its running average. In *Deep Learning*'s Fig. 8.1 it *grows* while the error falls. On the defaults it shrinks; the **DL Fig. 8.1** card below trains an MNIST-1D network where it grows, and checks that it does on your run. |
 | Classification error and loss | Train and validation, measured on the whole splits. |
-| Loss on the line θ_i → θ | J((1−α)θ_i + αθ) for the current parameters θ: usually a smooth, nearly convex slope with no barrier (Goodfellow, Vinyals & Saxe 2015). Beside it: whether it is monotone, its largest bump and its barrier. |
+| Loss on the line θ_i → θ | J((1−α)θ_i + αθ) for the current parameters θ (Goodfellow, Vinyals & Saxe 2015). Beside it: whether it is monotone, its largest bump, its barrier above the chord between the ends, and whether the loss keeps falling past θ (then θ is where training stopped, not a minimum along the line). |
 | Straying from the path | How far the trajectory leaves the straight line: projection on the axis θ_i → θ against the residual norm, with the largest ρ = r/‖θ‖. |
 | Decision regions | For the 2-D data sets, what the network predicts over the plane. |
 
@@ -36,7 +36,12 @@ itself and says why. Every chart downloads as PNG or SVG, and the metrics as CSV
 |---|---|
 | Interpolation | The loss on straight lines: init → final, solution → solution (two seeds), a random point → final, or between two checkpoints; several runs on one axis, zoom windows, log scale. |
 | Straying | How far a run's trajectory leaves the line θ_i → θ_f, with ρ_t = r_t/‖θ_t‖ over time; and the same plot for random walks and for gradient descent on a convex problem, which show how much of its shape is geometry. |
+| Network landscape | The loss over a plane through θ_i and θ_f, with the trajectory on it and how far to trust the picture. |
 | Deep linear | J(w₁, w₂) = (w₁w₂ − 1)²: a saddle at the origin, a hyperbola of minima, and the quartic along any line, in closed form and numerically. |
+| Curvature | The Hessian's spectrum, its index along training, optimizers (Newton included) from one start, saddles and cliffs. |
+| Surfaces | Optimizers raced on analytic 2-D surfaces, with random restarts. |
+
+Each gallery card below states its lesson as claims, and the page checks each on the run you just trained: **holds** or **fails**, with the measured number.
 
 The same experiments run headless: `python -m core train --config CONFIG.json --out DIR`, and
 `python -m core --help` for the rest.

@@ -145,8 +145,10 @@ def test_checkpoint_pair_uses_stored_checkpoints(two_seeds):
 @pytest.mark.parametrize("name", list(presets.PRESETS))
 def test_every_preset_is_consistent(name):
     p = presets.get(name)
-    assert p.page in ("interpolation", "straying", "deep-linear") and p.caption.endswith(".")
+    assert p.page in ("train", "interpolation", "straying", "deep-linear") and p.caption.endswith(".")
     configs = p.configs()  # valid TrainConfigs
+    if p.page == "train":  # the sidebar's widgets take the run's whole config
+        assert len(configs) == 1 and set(p.view) == set(configs[0].to_dict())
     if p.page == "interpolation":
         assert configs and p.view["ip_mode"] in presets.MODES
         for title, alphas in presets.grids(p.view).items():

@@ -185,6 +185,25 @@ def test_cli_spectrum_errors(run_dir, tmp_path, capsys, args, match):
     assert match in capsys.readouterr().err
 
 
+def test_cli_spectrum_summary_for_each_method(tmp_path, capsys):
+    """summary.json: the Train page's default run, exact against slq (the issue's 0.03), and lanczos's extremes."""
+    run = tmp_path / "run"
+    assert cli.main(["train", "--set", "steps=1500", "--out", str(run)]) == 0
+    summaries = {}
+    for method in ("exact", "slq", "lanczos"):
+        assert cli.main(["spectrum", "--run", str(run), "--method", method, "--out", str(tmp_path / method)]) == 0
+        summaries[method] = json.loads((tmp_path / method / "summary.json").read_text(encoding="utf-8"))
+    exact, slq, lanczos = summaries["exact"], summaries["slq"], summaries["lanczos"]
+    assert exact["method"] == "exact" and exact["condition_number"] > 1 and "effective-rank" in exact[
+        "condition_definition"]
+    assert slq["index"] == pytest.approx(exact["index"], abs=0.03) and slq["condition_number"] is None
+    assert slq["lambda_max"] == pytest.approx(exact["lambda_max"], rel=1e-3)
+    assert lanczos["index"] is None and lanczos["lambda_max"] == pytest.approx(exact["lambda_max"], rel=1e-3)
+    assert not (tmp_path / "slq" / "eigenvalues.csv").exists()
+    assert cli.main(["spectrum", "--run", str(run), "--method", "slq", "--top", "3", "--out", str(tmp_path)]) == 2
+    assert "--top goes with --method lanczos" in capsys.readouterr().err
+
+
 def test_cli_spectrum_falls_back_to_lanczos_above_the_exact_limit(tmp_path, capsys):
     out = tmp_path / "big"
     assert cli.main(["train", "--set", "hidden=[64,64]", "--set", "steps=2", "--set", "n_samples=100",

@@ -224,8 +224,9 @@ def saddle_network_section() -> None:
     spec, _ = model_and_data(c)
     st.markdown(f"**A network started at a saddle.** A {c.activation} network with one hidden layer of "
                 f"{c.hidden[0]} units on the moons ({spec.n_params} parameters), initialised at "
-                f"{c.init_scale:g} × the usual scale: θ ≈ 0, where every hidden unit is the same and the gradient "
-                "almost vanishes. Full-batch steps, so that only the optimizers differ.")
+                f"{c.init_scale:g} × the usual scale: θ ≈ 0, where every hidden unit is small and nearly linear "
+                "and the gradient almost vanishes (θ = 0 is a saddle). Full-batch steps, so that only the optimizers "
+                "differ.")
     key = ("saddle-net", c, tuple(SADDLE_SETTINGS))
     if key in st.session_state.get(CACHE, {}) or st.button("Run the demonstration", type="primary",
                                                             key="cv_saddle_go", icon=":material/play_arrow:"):

@@ -49,16 +49,26 @@ def apply_preset(page: str) -> None:
     if preset.page != page:
         st.error(f"Preset {name} belongs on the {preset.page} page.", icon=":material/error:")
         return
-    for key, value in preset.view.items():
-        st.session_state[key] = value
-    if page == "train":  # the sidebar now holds the preset's settings: train them on the page's own run
+    if page == "train":  # preset_sidebar() gave the sidebar the preset's settings: train them on the page's run
         st.session_state["train_autostart"] = True
-    elif preset.runs:
+    else:
+        for key, value in preset.view.items():
+            st.session_state[key] = value
+    if page != "train" and preset.runs:
         names = runs.enqueue(preset.configs())
         st.session_state[f"{page}_wanted"] = names
         st.session_state["preset_runs"] = names
     st.session_state["preset_shown"] = preset
     st.rerun()
+
+
+def preset_sidebar() -> None:
+    """Before the sidebar is drawn: a Train-page preset in the URL sets the sidebar's widgets to its settings (the
+    sidebar's widgets cannot change once drawn in a script run)."""
+    preset = presets.PRESETS.get(st.query_params.get("preset", ""))
+    if preset is not None and preset.page == "train":
+        for key, value in preset.view.items():
+            st.session_state[key] = value
 
 
 def shown_preset(page: str) -> presets.Preset | None:

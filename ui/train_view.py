@@ -15,7 +15,8 @@ from ui.show import show_chart
 
 SPEC_CACHE = "chart_cache"
 EDGE_LINK = "train?optimizer=sgd&lr=1.0&batch_size=0&steps=1500&curvature_monitor=true"
-EDGE_LABEL = "full-batch gradient descent at ε = 1, where λ_max climbs to 2/ε"
+EDGE_LABEL = ("full-batch gradient descent at ε = 1, where λ_max rises to about 2/ε, overshoots briefly (the loss "
+              "jumps) and falls back, again and again, while the loss keeps falling")
 
 
 def status(snap: Snapshot, redraw_every: float | None) -> None:

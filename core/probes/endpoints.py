@@ -104,13 +104,14 @@ def ends_sentence(label: str, before: float, after: float) -> str:
     """A sentence on whether the ends of a line are minima along it, '' when both are (or were not looked at)."""
     parts = []
     if after > 0:
-        parts.append(f"past α = 1 by {after:.3g}")
+        parts.append(f"past α = 1 (by {after:.3g} within α ≤ 1.1)")
     if before > 0:
-        parts.append(f"before α = 0 by {before:.3g}")
+        parts.append(f"before α = 0 (by {before:.3g} within α ≥ −0.1)")
     if not parts:
         return ""
-    return (f"{label}: the training loss keeps falling {' and '.join(parts)} (at α = 1.1 or −0.1), so that end is "
-            "where training stopped, not a minimum along this line.")
+    ends = "those ends are" if len(parts) > 1 else "that end is"
+    return (f"{label}: the training loss keeps falling {' and '.join(parts)}, so {ends} where training stopped, not "
+            "a minimum along this line.")
 
 
 def curve_table(frame: pd.DataFrame, quantity: str = "loss") -> pd.DataFrame:
