@@ -85,13 +85,42 @@ def _optimizer_ui() -> dict:
     return v
 
 
+def ignored_url_fields(url: dict, config: cfg.TrainConfig | None) -> list[str]:
+    """A sentence for each config field of the link that the sidebar could not take, saying why."""
+    problems = []
+    for name, raw in url.items():
+        if name not in cfg.FIELD_TYPES:
+            continue
+        try:
+            wanted = getattr(cfg.from_dict({name: raw}), name)
+        except ValueError as exc:
+            problems.append(f"`{name}={raw}` was ignored: {exc}.")
+            continue
+        if config is not None and getattr(config, name) != wanted:
+            problems.append(f"`{name}={raw}` was ignored: it is outside what the sidebar offers for that setting.")
+    return problems
+
+
 def config_ui() -> cfg.TrainConfig | None:
-    """Draw the sidebar and return the config it describes, or None after showing what is wrong."""
+    """Draw the sidebar and return the config it describes, or None after showing what is wrong. Fields of the link
+    that could not be used are named (a mistyped shared link must not silently train something else)."""
+    url = {k: st.query_params[k] for k in st.query_params}  # before the widgets read (and drop) bad values
     with st.sidebar:
         st.header("Settings")
         values = {**_data_ui(), **_model_ui(), **_optimizer_ui()}
         try:
-            return cfg.from_dict(values)
+            config = cfg.from_dict(values)
         except ValueError as exc:
             st.error(f"Fix this setting: {exc}")
-            return None
+            config = None
+    problems = ignored_url_fields(url, config)
+    if problems:
+        st.session_state["url_problems"] = problems
+    if st.session_state.get("url_problems"):
+        with st.sidebar:
+            st.warning("This link had settings the app could not use; the sidebar shows what it uses instead.\n\n"
+                       + "\n".join(f"- {p}" for p in st.session_state["url_problems"]), icon=":material/link_off:")
+            if st.button("Dismiss", key="url_problems_dismiss"):
+                st.session_state.pop("url_problems")
+                st.rerun()
+    return config

@@ -11,7 +11,7 @@ from core.cli import experiments as cli_experiments
 from core.cli import landscape as cli_landscape
 from core.cli import paper as cli_paper
 from core.cli import surface as cli_surface
-from core.cli.rundir import write_outputs
+from core.cli.rundir import prepare_out, remove_empty, write_outputs
 from core.model import config as config_mod
 from core.train.run import Run
 
@@ -49,8 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    made = []
     try:
+        if getattr(args, "out", None) is not None:  # before any work: a bad folder must not waste a training run
+            made = prepare_out(args.out)
         return args.func(args)
     except ValueError as exc:
+        remove_empty(made)  # a refused command leaves no empty folder behind
         print(f"error: {exc}", file=sys.stderr)
         return 2

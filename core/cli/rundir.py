@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -18,6 +19,36 @@ from core.model.build import model_and_data
 from core.model.records import checkpoint_arrays
 from core.probes.interpolation import alpha_grid, interpolate
 from core.train.run import Run
+
+
+def prepare_out(path: str) -> list[Path]:
+    """Check an --out folder before any work: it exists or can be made, and files can be written in it. Returns the
+    folders it made (deepest last), so that a command that then fails can take them away again."""
+    if not str(path).strip():
+        raise ValueError("--out must name a folder, got an empty string")
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {path!r} is a file, not a folder")
+    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise ValueError(f"--out {path!r} lies under {str(blocking)!r}, which is a file")
+    made = [p for p in (*reversed(out.parents), out) if not p.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        remove_empty(made)
+        raise ValueError(f"--out {path!r} cannot be written: {exc.strerror or exc}") from None
+    return made
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove the folders prepare_out made, deepest first, where they are still empty."""
+    for folder in reversed(folders):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def write_outputs(run: Run, out: Path) -> None:
@@ -60,6 +91,9 @@ def load_run_dir(path: str) -> records.RunRecord:
     if len(theta0) != spec.n_params or len(theta1) != spec.n_params:
         raise ValueError(f"{path}/params.safetensors holds {len(theta1):,} parameters, but its config's network "
                          f"has {spec.n_params:,}")
+    if not (torch.isfinite(theta0).all() and torch.isfinite(theta1).all()):
+        raise ValueError(f"{path}/params.safetensors holds non-finite parameters (NaN or inf): the run diverged or "
+                         "the file is damaged, so no curve can be drawn from it")
     steps, thetas = _checkpoints(path, params, theta0, theta1)
     metrics = pd.read_csv(folder / "metrics.csv") if (folder / "metrics.csv").is_file() else pd.DataFrame()
     return records.from_arrays(folder.name or path, config, "done", steps, thetas, metrics, pd.DataFrame())

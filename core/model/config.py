@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, fields
 
 from core.model.data import DATASETS
@@ -127,7 +128,10 @@ def _coerce(name: str, value):
     kind = FIELD_TYPES[name]
     if kind == "tuple[int, ...]":
         if isinstance(value, str):
-            value = [v for v in value.replace(" ", "").strip("[]").split(",") if v]
+            text = value.replace(" ", "")
+            if not re.fullmatch(r"\[?(\d+(,\d+)*)?,?\]?", text) or text.count("[") != text.count("]"):
+                _fail(name, "comma-separated widths such as 32,32 (empty for logistic regression)", value)
+            value = [v for v in text.strip("[]").split(",") if v]
         if not isinstance(value, (list, tuple)):
             _fail(name, "a list of integers such as [32, 32]", value)
         return tuple(_to_int(v) for v in value)

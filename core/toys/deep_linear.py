@@ -21,6 +21,7 @@ LINES = {
                           (-3.0, 2.5), (1.0, 1.0)),
 }
 MAX_POINTS = 10_001
+MAX_COORDINATE = 1e6  # |w| at most: J ~ w⁴ stays far inside float64 (1e24 against 1e308)
 
 
 def loss(w1, w2):
@@ -44,6 +45,9 @@ def parse_point(text: str, name: str = "point") -> tuple[float, float]:
         raise ValueError(f"write the {name} as two numbers w1,w2, for example 0.5,2; got '{text}'.") from None
     if not (np.isfinite(w1) and np.isfinite(w2)):
         raise ValueError(f"the {name} must be two finite numbers, got '{text}'.")
+    if max(abs(w1), abs(w2)) > MAX_COORDINATE:
+        raise ValueError(f"the {name}'s coordinates must lie within ±{MAX_COORDINATE:g} (J = (w₁w₂ − 1)² would "
+                         f"overflow), got '{text}'.")
     return w1, w2
 
 
