@@ -96,3 +96,21 @@ def test_a_link_with_bad_settings_says_which_were_ignored(app_test_pages):
     assert "`n_samples=50` was ignored: it is outside what the sidebar offers" in warning
     config = at.session_state["config"]
     assert config.lr == config_mod.DEFAULT.lr and config.dataset == "moons"
+
+
+# ---- the CPU budget a visitor's processes size their threads from ---------------------------------------------------
+@pytest.mark.parametrize(("files", "expected"), [
+    ({"cpu.max": "150000 100000\n"}, 2),  # v2: 1.5 CPUs -> 2 threads
+    ({"cpu.max": "max 100000\n"}, None),  # v2: no quota -> the affinity
+    ({"cpu/cpu.cfs_quota_us": "100000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),  # v1: one CPU
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),  # v1: unlimited
+    ({"cpu.max": "garbage"}, None),  # unreadable: the affinity
+])
+def test_cpu_budget_follows_the_container_quota(files, expected, tmp_path):
+    from core.model.device import cpu_budget
+
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    cores = len(os.sched_getaffinity(0))
+    assert cpu_budget(tmp_path) == (min(cores, expected) if expected else cores)

@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
+import math
+import os
+from pathlib import Path
+
 import torch
 
 DEVICES = ("auto", "cpu", "cuda", "mps")  # auto = cuda, then mps, then cpu
+
+
+def cpu_budget(cgroup: str | Path = "/sys/fs/cgroup") -> int:
+    """The CPUs this process may really use: its affinity, capped by the container's CPU quota (cgroup v2 cpu.max,
+    or v1 cpu.cfs_quota_us / cpu.cfs_period_us). os.cpu_count() reports the host's cores inside a container."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    quota = _cgroup_quota(Path(cgroup))
+    return max(1, min(cores, math.ceil(quota))) if quota else max(1, cores)
+
+
+def _cgroup_quota(root: Path) -> float | None:
+    """CPUs allowed by the cgroup's quota, None when unlimited or unknown."""
+    try:
+        if (root / "cpu.max").is_file():  # v2: "max 100000" or "150000 100000"
+            quota, period = (root / "cpu.max").read_text().split()[:2]
+            return None if quota == "max" else int(quota) / int(period)
+        v1 = root / "cpu"
+        if (v1 / "cpu.cfs_quota_us").is_file():
+            quota = int((v1 / "cpu.cfs_quota_us").read_text())
+            return None if quota <= 0 else quota / int((v1 / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def pick_device(name: str = "auto") -> torch.device:

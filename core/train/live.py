@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
-import os
 import sys
 import threading
 import types
@@ -21,7 +20,7 @@ import torch
 
 from core.model import records
 from core.model.config import TrainConfig
-from core.model.device import pick_device
+from core.model.device import cpu_budget, pick_device
 from core.train.worker import MAX_ACTIVE, Status, serve
 
 IDLE_TIMEOUT = 20.0  # seconds without a request before a training worker pauses itself
@@ -88,7 +87,7 @@ def redraw_interval(cpu_share: float, current: float) -> float:
 def warm_up() -> None:
     """Prepare the page's process: keep it to half the cores (workers take all but one), and start the
     forkserver (it imports torch once) so that the first Train click is quick."""
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
+    torch.set_num_threads(max(1, cpu_budget() // 2))
     if _CTX.get_start_method() == "forkserver":
         from multiprocessing import forkserver
 

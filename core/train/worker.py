@@ -4,7 +4,6 @@ the page asks for a snapshot and draws it, and never rebuilds what the worker ha
 
 from __future__ import annotations
 
-import os
 import time
 from typing import NamedTuple
 
@@ -13,6 +12,7 @@ import torch
 
 from core.model import records
 from core.model.config import TrainConfig
+from core.model.device import cpu_budget
 from core.probes.boundary import decision_grid, points_frame
 from core.probes.interpolation import PAST_ENDS, alpha_grid, interpolate
 from core.train.run import Run
@@ -35,7 +35,7 @@ class Status(NamedTuple):
 
 def serve(conn, config: TrainConfig, slots, idle_timeout: float, release_after: float) -> None:
     """Own one Run: answer commands, train in chunks between them, pause when nobody asks, exit when released."""
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))  # leave a core to the page and the browser
+    torch.set_num_threads(max(1, cpu_budget() - 1))  # leave a core to the page and the browser
     try:
         run = Run(config)
     except ValueError as exc:  # e.g. Newton on a model too large for its exact Hessian: the page's first answer
