@@ -3,21 +3,22 @@
 import streamlit as st
 
 from core.train import live
-from ui import session
+from ui import page_file, session
 from ui.run_panel import preset_sidebar
 from ui.sidebar import config_ui
 
 st.set_page_config(page_title="Optimizer playground", page_icon=":material/landscape:", layout="wide")
 
-pages = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/train.py", title="Train", icon=":material/play_circle:", url_path="train"),
-    st.Page("pages/interpolation.py", title="Interpolation", icon=":material/linear_scale:", url_path="interpolation"),
-    st.Page("pages/straying.py", title="Straying", icon=":material/conversion_path:", url_path="straying"),
-    st.Page("pages/landscape.py", title="Network landscape", icon=":material/terrain:", url_path="landscape"),
-    st.Page("pages/deep_linear.py", title="Deep linear", icon=":material/show_chart:", url_path="deep_linear"),
-    st.Page("pages/curvature.py", title="Curvature", icon=":material/ssid_chart:", url_path="curvature"),
-    st.Page("pages/surfaces.py", title="Surfaces", icon=":material/landscape:", url_path="surfaces"),
+pages = [  # by absolute path (page_file): the Cloud entrypoint in cloud/ runs this file too
+    st.Page(page_file("home"), title="Home", icon=":material/home:", default=True),
+    st.Page(page_file("train"), title="Train", icon=":material/play_circle:", url_path="train"),
+    st.Page(page_file("interpolation"), title="Interpolation", icon=":material/linear_scale:",
+            url_path="interpolation"),
+    st.Page(page_file("straying"), title="Straying", icon=":material/conversion_path:", url_path="straying"),
+    st.Page(page_file("landscape"), title="Network landscape", icon=":material/terrain:", url_path="landscape"),
+    st.Page(page_file("deep_linear"), title="Deep linear", icon=":material/show_chart:", url_path="deep_linear"),
+    st.Page(page_file("curvature"), title="Curvature", icon=":material/ssid_chart:", url_path="curvature"),
+    st.Page(page_file("surfaces"), title="Surfaces", icon=":material/landscape:", url_path="surfaces"),
 ]
 nav = st.navigation(pages)
 st.cache_resource(live.warm_up, show_spinner=False)()  # once per server: the trainer processes' parent

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import require_frame
+from ui import page_file, require_frame
 from ui.gallery import gallery
 
 require_frame()
@@ -47,5 +47,5 @@ The same experiments run headless: `python -m core train --config CONFIG.json --
 `python -m core --help` for the rest.
 """
 )
-st.page_link("pages/train.py", label="Go to Train", icon=":material/play_circle:")
+st.page_link(page_file("train"), label="Go to Train", icon=":material/play_circle:")
 gallery()

@@ -40,9 +40,19 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server():
+    yield from _serve("app.py")
+
+
+@pytest.fixture(scope="module")
+def cloud_server():
+    """Streamlit Community Cloud's entrypoint (cloud/streamlit_app.py), run from the repository root as Cloud does."""
+    yield from _serve("cloud/streamlit_app.py")
+
+
+def _serve(script: str):
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
@@ -113,4 +123,24 @@ def test_a_gallery_preset_trains_its_runs_and_draws_the_figure(server):
         expect(page.get_by_test_id("stDataFrame").last).to_contain_text("final →", timeout=30_000)
         assert page.get_by_test_id("stException").count() == 0
         assert "ip_mode=final" in page.url and "ip_min=-0.5" in page.url  # the view is in the address bar
+        browser.close()
+
+
+def test_the_cloud_entrypoint_runs_the_fig_8_1_card_and_its_claims_hold(cloud_server):
+    """Cloud's entrypoint serves the same app: Home → the DL Fig. 8.1 card trains on the Train page, and the caption's
+    claims are checked on that run and hold."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        page.goto(cloud_server, timeout=60_000)
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+        page.get_by_role("link", name="Open DL Fig. 8.1").click()
+        expect(page.get_by_role("heading", name="Train")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("The caption's claims, checked on this run")).to_be_visible(timeout=60_000)
+        expect(page.get_by_test_id("stProgress")).to_contain_text("done", timeout=180_000)
+        claims = page.get_by_text(re.compile(r"^(holds|fails) ·"))
+        expect(claims.first).to_be_visible(timeout=30_000)
+        text = page.inner_text("body")
+        assert text.count("holds ·") == 3 and "fails ·" not in text, text
+        assert page.get_by_test_id("stException").count() == 0
         browser.close()

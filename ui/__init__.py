@@ -6,6 +6,8 @@ pages/train.py without app.py (no sidebar, no navigation). Each page calls requi
 which switches the legacy mode off and reruns through app.py.
 """
 
+from pathlib import Path
+
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
@@ -15,3 +17,9 @@ def require_frame() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def page_file(stem: str) -> Path:
+    """The absolute path of pages/STEM.py: page links resolve against the entry script's folder, which is cloud/
+    on Streamlit Community Cloud (cloud/streamlit_app.py) and the repository root locally."""
+    return Path(__file__).resolve().parents[1] / "pages" / f"{stem}.py"

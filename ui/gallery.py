@@ -5,9 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from core.presets import PRESETS
+from ui import page_file
 
-PAGES = {"train": "pages/train.py", "interpolation": "pages/interpolation.py", "straying": "pages/straying.py",
-         "deep-linear": "pages/deep_linear.py"}
+PAGES = {name: page_file(stem) for name, stem in (("train", "train"), ("interpolation", "interpolation"),
+                                                    ("straying", "straying"), ("deep-linear", "deep_linear"))}
 COLUMNS = 3
 
 
