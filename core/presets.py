@@ -126,21 +126,21 @@ PRESETS = {p.name: p for p in [
                _monotone(0, "the line"),)),
     Preset("fig9-deep-linear-init", "Fig. 9", "Deep linear regression: small init → solution",
            "J = (w₁w₂ − 1)² is flat near the saddle at the origin, then falls to its one minimum on the line.",
-           "deep-linear", (), {"dl_line": "small_init_to_solution"}, (
+           "deep-linear", (), {"dl_line": "small init → solution (Fig. 9)"}, (
                Claim("J never rises along the line", "deep_linear_line", ">=", 1.0,
-                     ("small_init_to_solution", "monotone"), ".0f"),
+                     ("small init → solution (Fig. 9)", "monotone"), ".0f"),
                Claim("flat at first, then falling, the curve runs above the chord between its ends (barrier)",
-                     "deep_linear_line", ">", 0.05, ("small_init_to_solution", "barrier")))),
+                     "deep_linear_line", ">", 0.05, ("small init → solution (Fig. 9)", "barrier")))),
     Preset("fig10-deep-linear-solutions", "Fig. 10 (left)", "Deep linear regression: solution → solution",
            "Both ends are global minima on one connected hyperbola, yet the straight line between them rises.",
-           "deep-linear", (), {"dl_line": "solution_to_solution"}, (
+           "deep-linear", (), {"dl_line": "solution → solution (Fig. 10 left)"}, (
                Claim("the barrier between the two minima is above 0.3", "deep_linear_line", ">", 0.3,
-                     ("solution_to_solution", "barrier")),)),
+                     ("solution → solution (Fig. 10 left)", "barrier")),)),
     Preset("fig10-deep-linear-random", "Fig. 10 (right)", "Deep linear regression: large random point → solution",
            "From far away the line descends to the solution without meeting any other minimum.",
-           "deep-linear", (), {"dl_line": "large_to_solution"}, (
-               Claim("J never rises along the line", "deep_linear_line", ">=", 1.0, ("large_to_solution", "monotone"),
-                     ".0f"),)),
+           "deep-linear", (), {"dl_line": "large random point → solution (Fig. 10 right)"}, (
+               Claim("J never rises along the line", "deep_linear_line", ">=", 1.0,
+                     ("large random point → solution (Fig. 10 right)", "monotone"), ".0f"),)),
     Preset("fig11-random-walk", "Fig. 11", "Straying of random walks in 2 to 100,000 dimensions",
            "As the dimension grows every walk draws the same arch, a half circle, so the shape alone says little about "
            "SGD.",

@@ -16,7 +16,7 @@ apply_preset("deep-linear")
 URL = {"bind": "query-params"}
 KEYS = ("dl_from_w1", "dl_from_w2", "dl_to_w1", "dl_to_w2")
 LABELS = ("start w₁", "start w₂", "end w₁", "end w₂")
-DEFAULT = "small_init_to_solution"
+DEFAULT = "small init → solution (Fig. 9)"
 surface_cached = st.cache_data(surface_frame, show_spinner=False, max_entries=8)
 
 st.title("Deep linear regression")

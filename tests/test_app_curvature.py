@@ -75,10 +75,12 @@ def test_optimizers_from_one_start_on_the_sidebar_network():
     assert "Training loss" in titles and "Gradient norm at" in titles and "Index of the Hessian" in titles
 
 
-def test_newton_on_a_big_sidebar_network_is_refused_with_a_sentence():
-    at = _page("Optimizers", sidebar={"hidden": "64,64"})
+def test_second_order_methods_start_unticked_on_a_big_network_and_the_time_is_estimated():
+    at = _page("Optimizers", sidebar={"hidden": "64,64", "steps": 40})
     assert not _errors(at)
-    assert any("need the exact Hessian" in w.value for w in at.warning)
+    assert any("start unticked" in c.value for c in at.caption)
+    assert any(c.value.startswith("Estimated time: about") for c in at.caption)
+    assert at.number_input(key="cv_compare_steps").value == 40
 
 
 def test_saddle_demonstrations(monkeypatch):

@@ -53,7 +53,7 @@ def test_page_renders_the_surface_the_line_and_the_metrics():
     at = _page()
     assert not _errors(at)
     assert "Deep linear regression" in [t.value for t in at.title]
-    assert at.selectbox(key="dl_line").value == "small_init_to_solution"
+    assert at.selectbox(key="dl_line").value == "small init → solution (Fig. 9)"
     titles = " ".join(str(s.get("title")) for s in _specs(at))
     assert "hyperbola" in titles and "closed form" in titles
     assert _line_points(at) == [(0.06, -0.04), (1.0, 1.0)]
@@ -65,7 +65,7 @@ def test_page_renders_the_surface_the_line_and_the_metrics():
 def test_switching_the_line_changes_the_charts_and_the_barrier():
     at = _page()
     before = [_datasets(c) for c in at.get("vega_lite_chart")]
-    at.selectbox(key="dl_line").select("solution_to_solution").run()
+    at.selectbox(key="dl_line").select("solution → solution (Fig. 10 left)").run()
     assert not _errors(at)
     after = [_datasets(c) for c in at.get("vega_lite_chart")]
     assert len(after) == len(before) == 2
@@ -77,7 +77,7 @@ def test_switching_the_line_changes_the_charts_and_the_barrier():
 
 
 def test_a_link_opens_a_named_line_and_custom_endpoints_follow_the_inputs():
-    at = _page({"dl_line": "large_to_solution"})
+    at = _page({"dl_line": "large random point → solution (Fig. 10 right)"})
     assert not _errors(at) and _line_points(at) == [(-3.0, 2.5), (1.0, 1.0)]
     at.selectbox(key="dl_line").select("custom").run()
     assert not at.number_input(key="dl_from_w1").disabled

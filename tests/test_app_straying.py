@@ -68,7 +68,7 @@ def test_convex_view_draws_and_states_the_condition_number():
 def test_deep_linear_preset_selects_its_line():
     at = _page("pages/deep_linear.py", {"preset": "fig10-deep-linear-solutions"})
     assert not _errors(at)
-    assert at.selectbox(key="dl_line").value == "solution_to_solution"
+    assert at.selectbox(key="dl_line").value == "solution → solution (Fig. 10 left)"
     assert any("Fig. 10 (left)" in s.value for s in at.success)
 
 

@@ -66,22 +66,22 @@ def test_the_three_named_lines_reproduce_figs_9_and_10():
         metrics[name] = curve_metrics(frame["alpha"], frame["closed_form"])
         assert dl.loss(*end) == pytest.approx(0.0, abs=1e-12)  # each line ends at a solution
     # Fig. 10 left: both ends are minima on the same branch of the hyperbola, yet the line meets a barrier
-    _, start, end = dl.LINES["solution_to_solution"]
+    _, start, end = dl.LINES["solution → solution (Fig. 10 left)"]
     assert dl.loss(*start) == pytest.approx(0.0, abs=1e-12) and start[0] * end[0] > 0
-    assert metrics["solution_to_solution"]["barrier"] == pytest.approx((1.25 * 1.25 - 1) ** 2)
-    assert metrics["solution_to_solution"]["monotone"] is False
+    assert metrics["solution → solution (Fig. 10 left)"]["barrier"] == pytest.approx((1.25 * 1.25 - 1) ** 2)
+    assert metrics["solution → solution (Fig. 10 left)"]["monotone"] is False
     # (1, 1) -> (-1, -1): w₁w₂ = (1 - 2α)², J = ((1 - 2α)² - 1)², both ends 0, so the barrier is J(½) = 1 exactly
     line = dl.line_frame((1.0, 1.0), (-1.0, -1.0), alpha_grid(0, 1, 101))
     assert curve_metrics(line["alpha"], line["closed_form"])["barrier"] == 1.0
     # Fig. 9: from near the saddle, flat at first, then one descent into the only minimum on the line
-    small = metrics["small_init_to_solution"]
+    small = metrics["small init → solution (Fig. 9)"]
     assert small["monotone"] and small["max_bump"] < 1e-9
-    frame = dl.line_frame(*dl.LINES["small_init_to_solution"][1:], alpha_grid(0, 1, 201))
+    frame = dl.line_frame(*dl.LINES["small init → solution (Fig. 9)"][1:], alpha_grid(0, 1, 201))
     j = frame["closed_form"].to_numpy()
     assert abs(j[10] - j[0]) < 0.02 < j[0] - j[100]  # flat over the first 5%, then falling
     # Fig. 10 right: from a large-norm point, no minimum on the way but the end
-    large = metrics["large_to_solution"]
-    assert large["monotone"] and np.linalg.norm(dl.LINES["large_to_solution"][1]) > 3
+    large = metrics["large random point → solution (Fig. 10 right)"]
+    assert large["monotone"] and np.linalg.norm(dl.LINES["large random point → solution (Fig. 10 right)"][1]) > 3
 
 
 def test_surface_and_hyperbola_frames():
@@ -103,7 +103,7 @@ def test_parse_point_refuses_bad_text(text):
 
 
 def test_charts_have_titles_tooltips_and_the_right_layers():
-    start, end = dl.LINES["solution_to_solution"][1:]
+    start, end = dl.LINES["solution → solution (Fig. 10 left)"][1:]
     surface = dl.surface_frame(2.5, 21)
     spec = cc.deep_linear_surface_chart(surface, dl.minima_in_view(surface), start, end).to_dict()
     assert "saddle" in str(spec) and "w₁w₂ = 1" in str(spec)

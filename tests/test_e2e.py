@@ -123,6 +123,8 @@ def test_a_gallery_preset_trains_its_runs_and_draws_the_figure(server):
         expect(page.get_by_test_id("stDataFrame").last).to_contain_text("final →", timeout=30_000)
         assert page.get_by_test_id("stException").count() == 0
         assert "ip_mode=final" in page.url and "ip_min=-0.5" in page.url  # the view is in the address bar
+        assert "preset=fig5-two-solutions" in page.url  # and the card itself: the address is the card's link
+        expect(page.get_by_text("holds ·").first).to_be_visible(timeout=30_000)  # its claims, checked
         browser.close()
 
 

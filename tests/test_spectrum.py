@@ -235,3 +235,11 @@ def test_cli_compare_optimizers(tmp_path, capsys):
 def test_cli_compare_errors(tmp_path, capsys, args, match):
     assert cli.main(["compare-optimizers", "--set", "steps=3", *args, "--out", str(tmp_path)]) == 2
     assert match in capsys.readouterr().err
+
+
+def test_the_comparison_estimates_its_time_from_measured_steps():
+    config = TrainConfig(**{**SMALL, "hidden": (6,), "steps": 50})
+    sgd = compare.estimate_seconds(config, {"sgd": {}})
+    both = compare.estimate_seconds(config, {"sgd": {}, "newton": {"lr": 1.0}})
+    assert 0 < sgd < both  # every ticked optimizer's steps count, Newton's (a Hessian each) the most
+    assert compare.estimate_seconds(config, {}) == 0

@@ -20,6 +20,8 @@ from ui.downloads import chart_downloads, csv_download
 from ui.show import show_chart
 
 CACHE = "curvature_cache"
+COMPARE_STEPS = 500  # steps the optimizers compare over by default (the sidebar's count, if smaller)
+SECOND_ORDER_TICKED_UP_TO = 400  # parameters: above this Newton and saddle-free Newton start unticked
 SADDLE_NET = TrainConfig(dataset="moons", n_samples=400, hidden=(8,), activation="tanh", init_scale=0.01,
                          batch_size=0, steps=200, lr=0.5, damping=0.01, device="cpu")
 SADDLE_SETTINGS = {"sgd": {"lr": 0.5}, "momentum": {"lr": 0.5}, "newton": {"lr": 1.0, "damping": 0.01},
@@ -138,9 +140,10 @@ def index_section(records: dict) -> None:
 
 
 # ---- optimizers from one start --------------------------------------------------------------------------------------
-def _settings_table(config: TrainConfig, key: str, defaults: dict | None = None) -> dict[str, dict]:
+def _settings_table(config: TrainConfig, key: str, defaults: dict | None = None, second_order: bool = True
+                    ) -> dict[str, dict]:
     defaults = defaults or {}
-    rows = [{"optimizer": name, "use": name != "nesterov",
+    rows = [{"optimizer": name, "use": name != "nesterov" and (second_order or not OPTIMIZERS[name].needs_hessian),
              "lr": defaults.get(name, {}).get("lr", 1.0 if name in ("newton", "saddle-free") else config.lr),
              "momentum": config.momentum,
              "damping": defaults.get(name, {}).get("damping", config.damping)} for name in OPTIMIZERS]
@@ -198,8 +201,16 @@ def optimizers_section(config: TrainConfig | None) -> None:
         return
     spec, _ = model_and_data(config.replace(device="cpu"))
     st.caption(f"The sidebar's network and data ({describe(config)}; {spec.n_params:,} parameters), trained by each "
-               f"optimizer ticked below from the same θ_i for {config.steps:,} steps with the same minibatches.")
-    settings = _settings_table(config, "cv_optimizers")
+               f"optimizer ticked below from the same θ_i with the same minibatches.")
+    second_order = spec.n_params <= SECOND_ORDER_TICKED_UP_TO
+    if not second_order:
+        st.caption(f"Newton and saddle-free Newton start unticked here: each of their steps builds the exact "
+                   f"{spec.n_params:,} × {spec.n_params:,} Hessian (seconds a step on this network). Tick them to see "
+                   "what they would cost.")
+    steps = st.number_input("Steps", 1, config.steps, min(config.steps, COMPARE_STEPS), key="cv_compare_steps",
+                            help=f"Up to the sidebar's {config.steps:,}; each optimizer trains this many steps.")
+    config = config.replace(steps=int(steps))
+    settings = _settings_table(config, "cv_optimizers", second_order=second_order)
     second = [n for n in settings if n in ("newton", "saddle-free")]
     problems = []
     if not settings:
@@ -214,9 +225,21 @@ def optimizers_section(config: TrainConfig | None) -> None:
     key = ("compare", config, tuple((n, tuple(sorted(v.items()))) for n, v in settings.items()))
     if problems:
         return
+    if key not in st.session_state.get(CACHE, {}):
+        with st.spinner("Estimating the time: a few steps of each optimizer…"):
+            seconds = _cached(("estimate", *key[1:]), lambda: compare.estimate_seconds(config, settings))
+        (st.warning if seconds > 20 else st.caption)(
+            f"Estimated time: about {_duration(seconds)}." + (" Fewer steps, or unticking Newton and saddle-free "
+                                                               "Newton, makes it quicker." if seconds > 20 else ""))
     if key in st.session_state.get(CACHE, {}) or st.button("Train them", type="primary", key="cv_compare_go",
                                                             icon=":material/play_arrow:"):
         _run_comparison(config, settings, key, "cv_cmp")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def saddle_network_section() -> None:

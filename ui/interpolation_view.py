@@ -54,9 +54,10 @@ def endpoint_pairs(records: dict, wanted: list[str] | None) -> list[endpoints.En
             st.session_state["ip_run_a"], st.session_state["ip_run_b"] = wanted[0], wanted[1]
         _valid_choice("ip_run_a", names)
         _valid_choice("ip_run_b", names)
+        st.session_state.setdefault("ip_run_b", names[min(1, len(names) - 1)])  # a default, not a second source
         left, right = st.columns(2)
         a = left.selectbox("Run A (α = 0)", names, key="ip_run_a")
-        b = right.selectbox("Run B (α = 1)", names, index=min(1, len(names) - 1), key="ip_run_b")
+        b = right.selectbox("Run B (α = 1)", names, key="ip_run_b")
         if a == b:
             st.info("Pick two different runs: train the same settings with another seed (below the runs table, "
                     "seeds 0,1).", icon=":material/info:")

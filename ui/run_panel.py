@@ -38,9 +38,9 @@ def queue_status() -> None:
 def apply_preset(page: str) -> None:
     """If the URL asks for a preset (?preset=NAME, from the gallery), queue its runs and set this page's widgets."""
     name = st.query_params.get("preset")
-    if name is None:
-        return
-    del st.query_params["preset"]
+    if name is None or st.session_state.get("preset_applied") == name:
+        return  # applied once in this session; the parameter stays, so the address bar keeps the card's link
+    st.session_state["preset_applied"] = name
     try:
         preset = presets.get(name)
     except ValueError as exc:
@@ -65,8 +65,9 @@ def apply_preset(page: str) -> None:
 def preset_sidebar() -> None:
     """Before the sidebar is drawn: a Train-page preset in the URL sets the sidebar's widgets to its settings (the
     sidebar's widgets cannot change once drawn in a script run)."""
-    preset = presets.PRESETS.get(st.query_params.get("preset", ""))
-    if preset is not None and preset.page == "train":
+    name = st.query_params.get("preset", "")
+    preset = presets.PRESETS.get(name)
+    if preset is not None and preset.page == "train" and st.session_state.get("preset_applied") != name:
         for key, value in preset.view.items():
             st.session_state[key] = value
 

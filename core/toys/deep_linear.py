@@ -11,14 +11,14 @@ from torch.func import vmap
 from core.probes.interpolation import curve_metrics
 
 # name -> (description, start (w1, w2), end (w1, w2)); the three lines of the paper's Figs. 9 and 10
-LINES = {
-    "small_init_to_solution": ("Small random init → solution (Fig. 9): flat near the saddle, then one descent",
-                               (0.06, -0.04), (1.0, 1.0)),
-    "solution_to_solution": ("Solution → solution on the same branch of w₁w₂ = 1 (Fig. 10 left): the minima are "
-                             "connected along the hyperbola, yet the straight line meets a barrier",
-                             (2.0, 0.5), (0.5, 2.0)),
-    "large_to_solution": ("Large-norm random point → solution (Fig. 10 right): no minimum on the way but the end",
-                          (-3.0, 2.5), (1.0, 1.0)),
+LINES = {  # the name is what the page's selector shows and its URL holds: text -> (help, start, end)
+    "small init → solution (Fig. 9)": (
+        "Small random init → solution: flat near the saddle, then one descent", (0.06, -0.04), (1.0, 1.0)),
+    "solution → solution (Fig. 10 left)": (
+        "Solution → solution on the same branch of w₁w₂ = 1: the minima are connected along the hyperbola, yet the "
+        "straight line meets a barrier", (2.0, 0.5), (0.5, 2.0)),
+    "large random point → solution (Fig. 10 right)": (
+        "Large-norm random point → solution: no minimum on the way but the end", (-3.0, 2.5), (1.0, 1.0)),
 }
 MAX_POINTS = 10_001
 MAX_COORDINATE = 1e6  # |w| at most: J ~ w⁴ stays far inside float64 (1e24 against 1e308)

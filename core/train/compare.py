@@ -8,6 +8,7 @@ index of the Hessian (the fraction of negative eigenvalues): a saddle shows as a
 from __future__ import annotations
 
 import math
+import time
 
 import pandas as pd
 import torch
@@ -43,6 +44,23 @@ def _point(run: Run, with_index: bool) -> dict:
     g = torch.autograd.grad(value, t)[0]
     index = spectrum.exact(loss, theta).index if with_index else math.nan
     return {"step": run.step, "train_loss": value.item(), "grad_norm": g.norm().item(), "index": index}
+
+
+def estimate_seconds(config: TrainConfig, settings: dict[str, dict], probe: int = 2) -> float:
+    """Seconds compare() will take: each optimizer's measured time per step (after one warm-up step) times the
+    steps, plus the index's full spectra where it is drawn. A few steps of each optimizer are spent measuring."""
+    total = 0.0
+    for name, values in settings.items():
+        run = Run(config.replace(optimizer=name, **values))
+        run.train(max_steps=1)
+        start = time.perf_counter()
+        run.train(max_steps=probe)
+        total += (time.perf_counter() - start) / probe * config.steps
+    if settings and run.spec.n_params <= spectrum.FAST_EXACT_PARAMS:
+        start = time.perf_counter()
+        _point(run, True)
+        total += (time.perf_counter() - start) * len(settings) * (MAX_ROWS_PER_OPTIMIZER + 1)
+    return total
 
 
 def compare(config: TrainConfig, optimizers: list[str], settings: dict[str, dict] | None = None,
