@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core.train import live
-from ui import page_file, session
+from ui import page_file, presenter, session
 from ui.run_panel import preset_sidebar
 from ui.sidebar import config_ui
 
@@ -40,5 +40,7 @@ def run_status() -> None:
 
 with st.sidebar:
     run_status()
+    presenter.toggle()
+presenter.apply()
 
 nav.run()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
+from ui import presenter
+
 
 def _renamed(node, names: dict[str, str]):
     """The spec with every {"name": old} data reference replaced by its stable name."""
@@ -32,6 +34,11 @@ def stable_spec(chart: alt.TopLevelMixin) -> dict:
     return spec
 
 
+def drawn_spec(chart: alt.TopLevelMixin) -> dict:
+    """The spec Streamlit draws: stable dataset names, and the presenter's style while presenting."""
+    return presenter.configure(stable_spec(chart))
+
+
 def show_chart(chart: alt.TopLevelMixin, key: str) -> None:
     """Draw a chart full width; redraws with new data update it in place."""
-    st.vega_lite_chart(stable_spec(chart), width="stretch", key=key)
+    st.vega_lite_chart(drawn_spec(chart), width="stretch", key=key)

@@ -17,7 +17,7 @@ from core.toys import landmarks as lm
 from core.toys import race as rc
 from core.toys import surfaces as sf
 from ui.downloads import chart_downloads, csv_download
-from ui.show import stable_spec
+from ui.show import drawn_spec
 
 URL = {"bind": "query-params"}
 TICK = 0.25  # seconds between animation frames
@@ -192,12 +192,12 @@ def _animation(surface: sf.Surface, frame: pd.DataFrame, start, steps: int) -> N
         with left:
             chart = sc.race_chart(surface, _grid(surface.name, *_params()), frame, step, start, selectable=True,
                                   marks=lm.landmarks(surface))
-            event = st.vega_lite_chart(stable_spec(chart), on_select="rerun", key="sf_map", width="stretch")
+            event = st.vega_lite_chart(drawn_spec(chart), on_select="rerun", key="sf_map", width="stretch")
             st.caption("◇ minimum, ✚ saddle, △ maximum, ○ start, ● where each optimizer is at this step. "
                        "Click a cell (off the paths) to start there.")
             _take_click(event)
         with right:
-            st.vega_lite_chart(stable_spec(sc.loss_chart(frame, step)), key="sf_loss", width="stretch")
+            st.vega_lite_chart(drawn_spec(sc.loss_chart(frame, step)), key="sf_loss", width="stretch")
             _readouts(surface, frame, step)
         if playing and step >= steps:
             st.session_state["sf_stop_play"] = True
@@ -259,12 +259,12 @@ def restarts_section(surface: sf.Surface) -> None:
     chart = sc.restarts_chart(surface, _grid(surface.name, *_params()), ends, marks=lm.landmarks(surface))
     hist = sc.final_values_chart(ends)
     with left:
-        st.vega_lite_chart(stable_spec(chart), key="sf_r_map", width="stretch")
+        st.vega_lite_chart(drawn_spec(chart), key="sf_r_map", width="stretch")
         st.caption("○ a random start, ● where it ended (colour: the known minimum it reached), ◇ known minima, "
                    "✚ saddles, △ maxima.")
         chart_downloads(chart, f"restarts_{surface.name}", key="sf_r_dl")
     with right:
-        st.vega_lite_chart(stable_spec(hist), key="sf_r_hist", width="stretch")
+        st.vega_lite_chart(drawn_spec(hist), key="sf_r_hist", width="stretch")
         chart_downloads(hist, f"restarts_final_{surface.name}", key="sf_r_hist_dl")
         counts = ends.groupby("end").size().rename("restarts").reset_index()
         st.dataframe(counts, hide_index=True, column_config={"end": "ended at (known minimum)"})

@@ -52,7 +52,7 @@ def _split_lines(frame: pd.DataFrame, x: str, x_title: str, columns: dict, value
     return alt.Chart(data).mark_line(point=markers).encode(
         x=alt.X(f"{x}:Q", title=x_title),
         y=alt.Y(f"{value}:Q", title=y_title, scale=y_scale, axis=alt.Axis(format=".0%") if percent else alt.Axis()),
-        color=alt.Color("split:N", scale=SPLIT_COLORS, title=None, legend=alt.Legend(orient="top-right")),
+        color=alt.Color("split:N", scale=SPLIT_COLORS, title=None, legend=alt.Legend(orient="bottom")),
         tooltip=[alt.Tooltip(f"{x}:Q", title=x_title, format=".4g"), "split:N",
                  alt.Tooltip(f"{value}:Q", title=y_title, format=fmt)],
     ).properties(height=HEIGHT)
@@ -77,7 +77,7 @@ def norms_chart(metrics: pd.DataFrame) -> alt.Chart:
     return alt.Chart(data).mark_line().encode(
         x=alt.X("step:Q", title="step"),
         y=alt.Y("norm:Q", title="L2 norm", scale=alt.Scale(type="log")),
-        color=alt.Color("split:N", title=None, legend=alt.Legend(orient="top-right")),
+        color=alt.Color("split:N", title=None, legend=alt.Legend(orient="bottom")),
         tooltip=["step:Q", alt.Tooltip("split:N", title="quantity"), alt.Tooltip("norm:Q", format=".4g")],
     ).properties(title="Parameter norm and step length", height=HEIGHT)
 
@@ -117,7 +117,7 @@ def curves_chart(frame: pd.DataFrame, quantity: str = "loss", splits=("train", "
                         legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=600)),
         strokeDash=alt.StrokeDash("split:N", title=None, scale=alt.Scale(domain=["train", "validation"],
                                                                           range=[[1, 0], [6, 3]]),
-                                  legend=alt.Legend(orient="top-right")),
+                                  legend=alt.Legend(orient="bottom")),
         detail="split:N",
         tooltip=["curve:N", "split:N", alt.Tooltip("alpha:Q", title="α", format=".4g"),
                  alt.Tooltip(f"{quantity}:Q", title=y_title, format=fmt)],
