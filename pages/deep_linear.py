@@ -63,10 +63,11 @@ with right:
     chart = cc.deep_linear_line_chart(frame, log_y)
     show_chart(chart, key="dl_line_chart")
     chart_downloads(chart, "deep_linear", key="dl_line_dl")
-    a, b, c, d = st.columns(4)
+    a, b = st.columns(2)
+    c, d = st.columns(2)
     a.metric("Monotone on [0, 1]", "yes" if m["monotone"] else "no", help="J never rises from α=0 to α=1.")
     b.metric("Max bump", f"{m['max_bump']:.3g}", help=f"Largest rise above the running minimum, at α = "
              f"{m['bump_alpha']:.3g}.")
     c.metric("Barrier", f"{m['barrier']:.3g}", help=BARRIER_HELP)
-    d.metric("Max |numeric − closed form|", f"{m['max_abs_diff']:.1e}", help="Torch forward pass vs the quartic.")
+    d.metric("Numeric vs closed form", f"{m['max_abs_diff']:.1e}", help="Torch forward pass vs the quartic.")
     csv_download(frame, "Line (CSV)", "deep_linear", "dl_csv")

@@ -110,6 +110,6 @@ def test_charts_have_titles_tooltips_and_the_right_layers():
     assert all("tooltip" in layer["encoding"] for layer in spec["layer"] if layer["mark"]["type"] != "text")
     frame = dl.line_frame(start, end, alpha_grid(-0.5, 1.5, 41))
     spec = cc.deep_linear_line_chart(frame).to_dict()
-    assert spec["title"].startswith("Deep linear") and len(spec["layer"]) == 3
+    assert spec["title"]["text"] == "J along the line" and len(spec["layer"]) == 3
     rules = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "rule")
     assert [row["alpha"] for row in spec["datasets"][rules["data"]["name"]]] == [0.0, 1.0]

@@ -146,3 +146,37 @@ def test_the_cloud_entrypoint_runs_the_fig_8_1_card_and_its_claims_hold(cloud_se
         assert text.count("holds ·") == 3 and "fails ·" not in text, text
         assert page.get_by_test_id("stException").count() == 0
         browser.close()
+
+
+CLIPPED = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll('[data-testid="stMetricLabel"], [data-testid="stMetricValue"]')) {
+    const inner = el.querySelector('p, div') || el;
+    if ([el, inner].some(e => e.scrollWidth > e.clientWidth + 1)) out.push('metric: ' + el.innerText);
+  }
+  for (const t of document.querySelectorAll('svg text')) if (t.textContent.endsWith('…')) out.push(t.textContent);
+  return out;
+}"""
+
+
+def test_nothing_is_clipped_at_1280_by_720(server):
+    """A lecturer's projector: on every page, in one session with a trained run, no metric label or value and no
+    chart title or label is cut short with an ellipsis."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(f"{server}/train?steps=400&curvature_monitor=true", timeout=60_000)
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+        page.get_by_role("button", name="Train").first.click()
+        expect(page.get_by_test_id("stProgress")).to_contain_text("done", timeout=90_000)
+        time.sleep(2)
+        clipped = {"Train": page.evaluate(CLIPPED)}
+        for name in ("Interpolation", "Straying", "Network landscape", "Deep linear", "Curvature", "Surfaces"):
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
+            expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible(timeout=60_000)
+            page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+            time.sleep(2)
+            clipped[name] = page.evaluate(CLIPPED)
+        assert page.get_by_test_id("stException").count() == 0
+        assert not any(clipped.values()), clipped
+        browser.close()

@@ -104,7 +104,8 @@ def deep_linear_surface_chart(surface: pd.DataFrame, minima: pd.DataFrame, start
                                               color="black", fontWeight="bold", clip=True).encode(
         x="w1:Q", y="w2:Q", text="what:N") for right, side in ((True, ends["w1"] > 0), (False, ends["w1"] <= 0))]
     return alt.layer(cells, curve, line, dots, *labels, saddle).properties(
-        title="J(w1, w2) = (w1·w2 − 1)²: minima on the dashed hyperbola, saddle at the origin (+), the line in orange",
+        title=alt.TitleParams("J(w1, w2) = (w1·w2 − 1)²", subtitle=["minima: the dashed hyperbola, saddle: +",
+                                                                 "the line: orange"]),
         height=HEIGHT + 120, width=HEIGHT + 120)
 
 
@@ -121,4 +122,5 @@ def deep_linear_line_chart(frame: pd.DataFrame, log_y: bool = False) -> alt.Laye
     rules = alt.Chart(pd.DataFrame({"alpha": [0.0, 1.0], "end": ["start (α=0)", "end (α=1)"]})).mark_rule(
         strokeDash=[4, 4], color="gray").encode(x="alpha:Q", tooltip=["end:N"])
     return (line + points + rules).properties(
-        title="Deep linear loss along the line: closed form (line) and torch forward pass (points)", height=HEIGHT)
+        title=alt.TitleParams("J along the line", subtitle=["closed form (line),", "torch forward pass (points)"]),
+        height=HEIGHT)

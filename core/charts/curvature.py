@@ -26,7 +26,7 @@ def _log_scale(values: pd.Series) -> alt.Scale:
 
 def _not_drawn(data: pd.DataFrame) -> str:
     hidden = int((data["gHg"] <= 0).sum())
-    return f"{hidden} drawn steps with gᵀHg ≤ 0 (negative curvature along g) are off this log scale" if hidden else ""
+    return f"{hidden} steps with gᵀHg ≤ 0 are off the log scale" if hidden else ""
 
 
 def terms_chart(points: pd.DataFrame) -> alt.LayerChart:
