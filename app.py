@@ -20,11 +20,6 @@ pages = [  # by absolute path (page_file): the Cloud entrypoint in cloud/ runs t
     st.Page(page_file("curvature"), title="Curvature", icon=":material/ssid_chart:", url_path="curvature"),
     st.Page(page_file("surfaces"), title="Surfaces", icon=":material/landscape:", url_path="surfaces"),
 ]
-nav = st.navigation(pages)
-st.cache_resource(live.warm_up, show_spinner=False)()  # once per server: the trainer processes' parent
-
-preset_sidebar()  # a gallery card for the Train page sets the sidebar first
-st.session_state["config"] = config_ui()
 
 
 @st.fragment(run_every=5)
@@ -38,9 +33,18 @@ def run_status() -> None:
     st.caption(f"This tab's run: step {s.step:,} of {s.steps:,} · {s.status}")
 
 
-with st.sidebar:
+# Our own links, not Streamlit's menu: the menu would first list the pages/ folder's files (app, curvature, ...)
+# on a fresh server's first request, before this script has run (client.showSidebarNavigation = false).
+nav = st.navigation(pages, position="hidden")
+with st.sidebar:  # the pages, then this tab's run and the presenter switch: all visible without scrolling
+    for page in pages:
+        st.page_link(page)
     run_status()
     presenter.toggle()
+st.cache_resource(live.warm_up, show_spinner=False)()  # once per server: the trainer processes' parent
+
+preset_sidebar()  # a gallery card for the Train page sets the sidebar first
+st.session_state["config"] = config_ui()
 presenter.apply()
 
 nav.run()

@@ -172,7 +172,7 @@ def test_nothing_is_clipped_at_1280_by_720(server):
         time.sleep(2)
         clipped = {"Train": page.evaluate(CLIPPED)}
         for name in ("Interpolation", "Straying", "Network landscape", "Deep linear", "Curvature", "Surfaces"):
-            page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
+            page.get_by_test_id("stSidebar").get_by_role("link", name=name).click()
             expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible(timeout=60_000)
             page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
             time.sleep(2)
@@ -180,3 +180,24 @@ def test_nothing_is_clipped_at_1280_by_720(server):
         assert page.get_by_test_id("stException").count() == 0
         assert not any(clipped.values()), clipped
         browser.close()
+
+
+def test_a_fresh_servers_first_page_never_lists_the_pages_folder():
+    """Streamlit's own menu would show the pages/ folder's file names (app, curvature, …) on a fresh server's first
+    request, before app.py has run; the app draws its own links instead."""
+    fresh = _serve("app.py")
+    url = next(fresh)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto(url, timeout=60_000)
+            seen = []
+            for _ in range(20):  # the first seconds, as a visitor sees them
+                seen.append(page.inner_text("body"))
+                time.sleep(0.1)
+            expect(page.get_by_test_id("stSidebar").get_by_role("link", name="Train")).to_be_visible(timeout=30_000)
+            assert not any(re.search(r"^(app|deep linear|curvature)$", text, re.M) for text in seen), seen
+            browser.close()
+    finally:
+        next(fresh, None)
