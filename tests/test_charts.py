@@ -97,3 +97,14 @@ def test_grad_norm_points_of_an_empty_run_is_empty():
     empty = pd.DataFrame({"step": [], "grad_norm": [], "batch_loss": []})
     assert summaries.grad_norm_points(empty).empty
     assert charts.grad_norm_chart(summaries.grad_norm_points(empty)).to_dict()
+
+
+def test_the_split_legend_lists_only_the_splits_drawn():
+    """Fig. 4 draws the train split alone: its legend must not offer 'validation'."""
+    frame = pd.DataFrame({"curve": "a", "alpha": [0.0, 1.0], "train_loss": [2.0, 0.1], "val_loss": [2.1, 0.2],
+                          "train_error": [0.9, 0.0], "val_error": [0.9, 0.1]})
+    spec = charts.curves_chart(frame, splits=("train",)).to_dict()
+    dash = spec["layer"][0]["encoding"]["strokeDash"]["scale"]
+    assert dash["domain"] == ["train"] and dash["range"] == [[1, 0]]
+    both = charts.curves_chart(frame).to_dict()["layer"][0]["encoding"]["strokeDash"]["scale"]
+    assert both["domain"] == ["train", "validation"]

@@ -11,6 +11,7 @@ from core.frames import WINDOW, thin_rows
 SPLIT_COLORS = alt.Scale(domain=["train", "validation"], range=["#1f77b4", "#ff7f0e"])
 MARKERS_UP_TO = 80  # lines get a marker per row when they have at most this many
 HEIGHT = 300
+DASHES = {"train": [1, 0], "validation": [6, 3]}
 
 
 
@@ -115,9 +116,8 @@ def curves_chart(frame: pd.DataFrame, quantity: str = "loss", splits=("train", "
                 axis=alt.Axis(format=".0%") if percent else alt.Axis()),
         color=alt.Color("curve:N", title=None, scale=alt.Scale(scheme="tableau10"),
                         legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=600)),
-        strokeDash=alt.StrokeDash("split:N", title=None, scale=alt.Scale(domain=["train", "validation"],
-                                                                          range=[[1, 0], [6, 3]]),
-                                  legend=alt.Legend(orient="bottom")),
+        strokeDash=alt.StrokeDash("split:N", title=None, legend=alt.Legend(orient="bottom"), scale=alt.Scale(
+            domain=list(columns.values()), range=[DASHES[s] for s in columns.values()])),  # only the splits drawn
         detail="split:N",
         tooltip=["curve:N", "split:N", alt.Tooltip("alpha:Q", title="α", format=".4g"),
                  alt.Tooltip(f"{quantity}:Q", title=y_title, format=fmt)],
