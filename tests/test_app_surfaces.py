@@ -107,3 +107,11 @@ def test_restarts_on_himmelblau_reach_its_minima():
     ends = next(f for f in _datasets(_chart(at, "random starts")) if "end" in f)
     assert len(ends) == 30 and ends["end"].nunique() == 4
     _chart(at, "Final values")
+
+
+def test_the_race_becomes_an_animated_gif_for_a_slide():
+    at = _page({"sf_steps": "40"})
+    at.button(key="sf_gif_make").click().run()
+    assert not _errors(at)
+    gif = at.session_state["gif_cache"]["sf_gif"]
+    assert gif[:6] in (b"GIF87a", b"GIF89a") and len(gif) > 1000

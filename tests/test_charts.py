@@ -108,3 +108,17 @@ def test_the_split_legend_lists_only_the_splits_drawn():
     assert dash["domain"] == ["train"] and dash["range"] == [[1, 0]]
     both = charts.curves_chart(frame).to_dict()["layer"][0]["encoding"]["strokeDash"]["scale"]
     assert both["domain"] == ["train", "validation"]
+
+
+def test_a_gif_has_one_frame_per_chart_on_one_canvas():
+    import io
+
+    from PIL import Image
+
+    metrics = pd.DataFrame({"step": np.arange(0, 100, 10), "train_error": np.linspace(0.9, 0.1, 10),
+                            "val_error": np.linspace(0.9, 0.2, 10)})
+    frames = export.growth(charts.error_chart, metrics, frames=4)
+    assert len(frames) == 4 and frames[-1].to_dict()["datasets"]  # the last frame holds the whole run
+    gif = Image.open(io.BytesIO(export.to_gif(frames, seconds_per_frame=0.1)))
+    assert gif.format == "GIF" and gif.n_frames == 4
+    assert export.frame_steps(10, 30) == list(range(11)) and export.frame_steps(1000, 5) == [0, 250, 500, 750, 1000]

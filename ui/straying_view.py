@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.charts import export
 from core.charts import training as charts
 from core.model.records import RunRecord, describe
 from core.probes.straying import straying_summary
 from ui import runs
-from ui.downloads import chart_downloads, csv_download
+from ui.downloads import chart_downloads, csv_download, gif_download
 from ui.show import show_chart
 
 LIVE_EVERY = 1.0  # seconds between redraws while the chosen run is training
@@ -44,6 +45,8 @@ def draw(record: RunRecord) -> None:
         chart_downloads(rho, "straying_rho", key="st_dl_rho")
     with c:
         csv_download(record.straying, "Trajectory (CSV)", "straying", "st_dl_csv")
+        gif_download(lambda: export.growth(charts.straying_chart, record.straying), "straying", key="st_gif",
+                     label="Animated GIF (the plot growing)")
 
 
 def run_section(records: dict, wanted: list[str] | None) -> None:

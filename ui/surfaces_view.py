@@ -11,12 +11,13 @@ import math
 import pandas as pd
 import streamlit as st
 
+from core.charts import export
 from core.charts import surfaces as sc
 from core.model.optim import OPTIMIZERS
 from core.toys import landmarks as lm
 from core.toys import race as rc
 from core.toys import surfaces as sf
-from ui.downloads import chart_downloads, csv_download
+from ui.downloads import chart_downloads, csv_download, gif_download
 from ui.show import drawn_spec
 
 URL = {"bind": "query-params"}
@@ -172,6 +173,10 @@ def race_section(surface: sf.Surface) -> None:
         chart_downloads(chart, f"surface_{surface.name}", key="sf_dl")
     with b:
         csv_download(frame, "Paths (CSV)", f"path_{surface.name}", "sf_csv")
+        grid, marks, start = _grid(surface.name, *_params()), lm.landmarks(surface), (float(x), float(y))
+        gif_download(lambda: [sc.race_chart(surface, grid, frame, s, start, marks=marks)
+                              for s in export.frame_steps(int(frame["step"].max()))],
+                     f"race_{surface.name}", key="sf_gif", label="Animated GIF (the race)")
 
 
 def _animation(surface: sf.Surface, frame: pd.DataFrame, start, steps: int) -> None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import altair as alt
 import streamlit as st
 
 from core.charts import curvature as curvature_charts
+from core.charts import export
 from core.charts import training as charts
 from core.frames import WINDOW
 from core.probes.interpolation import BARRIER_HELP, curve_metrics, end_drops
 from core.probes.straying import straying_summary
 from core.train.live import REDRAW_FAST, LiveRun, Snapshot
-from ui.downloads import chart_downloads, csv_download
+from ui.downloads import chart_downloads, csv_download, gif_download
 from ui.show import show_chart
 
 SPEC_CACHE = "chart_cache"
@@ -109,6 +111,13 @@ def curvature_section(snap: Snapshot, downloads: bool) -> None:
         _curvature_readouts(snap)
 
 
+def _replay_frame(points, metrics):
+    """The gradient norm and the error side by side, up to the last step of `metrics` (a frame of the replay)."""
+    last = metrics["step"].max()
+    return alt.hconcat(charts.grad_norm_chart(points[points["step"] <= last]).properties(width=380),
+                       charts.error_chart(metrics).properties(width=380))
+
+
 def monitors(live: LiveRun, snap: Snapshot, training: bool) -> None:
     """The four live monitors, two per row, and for 2-D data the decision regions."""
     downloads = not training
@@ -144,5 +153,7 @@ def monitors(live: LiveRun, snap: Snapshot, training: bool) -> None:
             _chart(lambda: charts.norms_chart(snap.metrics), rows, "norms", downloads)
     if downloads:
         csv_download(snap.metrics, "Metrics (CSV)", "metrics", "dl_metrics_csv")
+        gif_download(lambda: export.growth(lambda rows: _replay_frame(snap.points, rows), snap.metrics), "training",
+                     key="train_gif", label="Animated GIF (the run replayed)")
     else:
         st.caption("Pause to download the charts (PNG, SVG) and the metrics (CSV).")
