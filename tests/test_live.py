@@ -144,3 +144,27 @@ def test_a_training_worker_reports_its_cpu_share(runs):
     share = live.snapshot().cpu_share
     live.pause()
     assert 0.0 < share <= 1.0
+
+
+def test_an_idle_run_gives_its_process_back_and_resumes_exactly(runs, monkeypatch):
+    """Paused for PARK_AFTER seconds, the worker saves the run to files and exits; the page still answers; a new
+    worker resumes from the files, and the run ends where one unbroken run ends."""
+    monkeypatch.setattr(live_mod, "PARK_AFTER", 0.5)
+    live = runs(SMALL)
+    live.step_once()
+    before = live.snapshot()
+    deadline = time.monotonic() + 30
+    while live._process.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not live._process.is_alive(), "the idle worker kept its process"
+    assert live.touch().status == "paused" and live.parked  # answered without a process
+    assert live.snapshot().step == before.step == 1 and live.parked
+    live.start()  # a new worker resumes from the files
+    assert not live.parked
+    _wait(live)
+    snap = live.snapshot()
+    reference = Run(SMALL)
+    reference.train()
+    assert snap.status == "done" and snap.step == 300 and torch.equal(snap.theta, reference.theta)
+    record = live.record("r")
+    assert record.step == 300 and torch.equal(record.theta_final, reference.theta)

@@ -5,6 +5,7 @@ the page asks for a snapshot and draws it, and never rebuilds what the worker ha
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
@@ -15,6 +16,7 @@ from core.model.config import TrainConfig
 from core.model.device import cpu_budget
 from core.probes.boundary import decision_grid, points_frame
 from core.probes.interpolation import PAST_ENDS, alpha_grid, interpolate
+from core.train import state
 from core.train.run import Run
 from core.train.summaries import curvature_points, grad_norm_points
 
@@ -33,20 +35,24 @@ class Status(NamedTuple):
     cpu_share: float = 1.0  # share of wall time the training thread got on a CPU lately (1 = not starved)
 
 
-def serve(conn, config: TrainConfig, slots, idle_timeout: float, release_after: float) -> None:
-    """Own one Run: answer commands, train in chunks between them, pause when nobody asks, exit when released."""
+def serve(conn, config: TrainConfig, slots, idle_timeout: float, park_after: float, park: Path | None = None,
+          resume: bool = False) -> None:
+    """Own one Run: answer commands, train in chunks between them, pause when nobody asks. After park_after seconds
+    without training, save the run into the folder `park` (core.train.state) and give the process back; a new
+    worker started with resume=True goes on from those files."""
     torch.set_num_threads(max(1, cpu_budget() - 1))  # leave a core to the page and the browser
     try:
-        run = Run(config)
+        run = state.load(park) if resume else Run(config)
     except ValueError as exc:  # e.g. Newton on a model too large for its exact Hessian: the page's first answer
         conn.recv()
         conn.send(("error", Status(0, config.steps, "failed", False, str(exc)), str(exc)))
         conn.close()
         return
     worker = _Worker(run, slots)
-    last_seen = time.monotonic()
+    last_seen = idle_since = time.monotonic()
     while True:
-        if conn.poll(0 if worker.training else release_after):
+        wait = 0 if worker.training else max(0.0, park_after - (time.monotonic() - idle_since))
+        if conn.poll(wait):
             try:
                 command, argument = conn.recv()
             except EOFError:  # the page's process is gone
@@ -56,9 +62,14 @@ def serve(conn, config: TrainConfig, slots, idle_timeout: float, release_after: 
             conn.send((kind, worker.status(), payload))
             if command == "close":
                 break
+            if not worker.training and command in ("start", "step", "hot"):
+                idle_since = time.monotonic()
         elif not worker.training:
-            break  # released: nobody asked for this run for release_after seconds
+            if park is not None:  # idle for park_after: keep the run in files, give the process back
+                state.save(worker.run, park)
+            break
         if worker.training:
+            idle_since = time.monotonic()
             if time.monotonic() - last_seen > idle_timeout:
                 worker.stop("Paused because no page has shown this run for a while (closed tab?).")
             else:
