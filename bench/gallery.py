@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.presets import PRESETS  # noqa: E402
 
-CHARTS = {"interpolation": 1, "straying": 1, "deep-linear": 2}  # charts a preset's page draws, before extras
+CHARTS = {"train": 6, "interpolation": 1, "straying": 1, "deep-linear": 2}  # charts a preset's page draws
 PORT = 8774
 
 

@@ -37,7 +37,8 @@ PARK_AFTER = 40.0  # seconds without training before a worker saves its run and 
 
 _CTX = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
 if _CTX.get_start_method() == "forkserver":
-    _CTX.set_forkserver_preload(["core.train.worker"])  # workers fork from a process that has imported torch
+    # workers fork from a process that has imported torch and scikit-learn (the toy data sets: about 1 s per worker)
+    _CTX.set_forkserver_preload(["core.train.worker", "sklearn.datasets"])
 _slots = _CTX.BoundedSemaphore(MAX_ACTIVE)
 
 
