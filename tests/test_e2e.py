@@ -1,4 +1,4 @@
-"""One real-browser test: `streamlit run app.py`, headless Chromium via Playwright, press Train, charts move.
+"""Real-browser tests: `streamlit run app.py` (and the Cloud entrypoint), headless Chromium via Playwright.
 
 Chromium comes from Debian (`apt-get install chromium`). Without it the test skips locally, but fails under CI
 (CI=true), so it can never silently skip there.
@@ -6,6 +6,7 @@ Chromium comes from Debian (`apt-get install chromium`). Without it the test ski
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -30,6 +31,21 @@ if not Path(CHROMIUM).exists():
     pytest.skip("Chromium is not installed (apt-get install -y chromium)", allow_module_level=True)
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+@contextlib.contextmanager
+def opened(url: str, width: int = 1400, height: int = 1600, wait: bool = True):
+    """A headless Chromium page at url (waited for until the script is idle), closed afterwards."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(url, timeout=60_000)
+        if wait:
+            page.wait_for_selector(READY, timeout=60_000)
+        yield page
+        browser.close()
 
 
 def _free_port() -> int:
@@ -81,11 +97,7 @@ def _step(page) -> int:
 
 
 def test_press_train_and_watch_the_charts_move(server):
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1600})
-        page.goto(f"{server}/train?steps=200000&lr=0.1", timeout=60_000)
-        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+    with opened(f"{server}/train?steps=200000&lr=0.1", 1400, 1600) as page:
         expect(page.get_by_role("heading", name="Train")).to_be_visible()
         expect(page.get_by_test_id("stSidebar").get_by_text("Learning rate ε")).to_be_visible()
 
@@ -106,16 +118,11 @@ def test_press_train_and_watch_the_charts_move(server):
         expect(page.get_by_role("button", name="PNG").first).to_be_visible(timeout=15_000)
         assert page.get_by_test_id("stException").count() == 0
         assert "lr=0.1" in page.url  # the sidebar state lives in the URL
-        browser.close()
 
 
 def test_a_gallery_preset_trains_its_runs_and_draws_the_figure(server):
     """Home → the Fig. 5 (left) card: two seeds train in the background, then the solution → solution curve."""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1600})
-        page.goto(server, timeout=60_000)
-        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+    with opened(server, 1400, 1600) as page:
         page.get_by_role("link", name="Open Fig. 5 (left)").click()
         expect(page.get_by_role("heading", name="Linear interpolation")).to_be_visible(timeout=30_000)
         expect(page.get_by_text("Fig. 5 (left) · Solution → solution")).to_be_visible(timeout=30_000)
@@ -125,17 +132,12 @@ def test_a_gallery_preset_trains_its_runs_and_draws_the_figure(server):
         assert "ip_mode=final" in page.url and "ip_min=-0.5" in page.url  # the view is in the address bar
         assert "preset=fig5-two-solutions" in page.url  # and the card itself: the address is the card's link
         expect(page.get_by_text("holds ·").first).to_be_visible(timeout=30_000)  # its claims, checked
-        browser.close()
 
 
 def test_the_cloud_entrypoint_runs_the_fig_8_1_card_and_its_claims_hold(cloud_server):
     """Cloud's entrypoint serves the same app: Home → the DL Fig. 8.1 card trains on the Train page, and the caption's
     claims are checked on that run and hold."""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1400})
-        page.goto(cloud_server, timeout=60_000)
-        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+    with opened(cloud_server, 1280, 1400) as page:
         page.get_by_role("link", name="Open DL Fig. 8.1").click()
         expect(page.get_by_role("heading", name="Train")).to_be_visible(timeout=30_000)
         expect(page.get_by_text("The caption's claims, checked on this run")).to_be_visible(timeout=60_000)
@@ -145,7 +147,6 @@ def test_the_cloud_entrypoint_runs_the_fig_8_1_card_and_its_claims_hold(cloud_se
         text = page.inner_text("body")
         assert text.count("holds ·") == 3 and "fails ·" not in text, text
         assert page.get_by_test_id("stException").count() == 0
-        browser.close()
 
 
 CLIPPED = """() => {
@@ -162,11 +163,7 @@ CLIPPED = """() => {
 def test_nothing_is_clipped_at_1280_by_720(server):
     """A lecturer's projector: on every page, in one session with a trained run, no metric label or value and no
     chart title or label is cut short with an ellipsis."""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 720})
-        page.goto(f"{server}/train?steps=400&curvature_monitor=true", timeout=60_000)
-        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+    with opened(f"{server}/train?steps=400&curvature_monitor=true", 1280, 720) as page:
         page.get_by_role("button", name="Train").first.click()
         expect(page.get_by_test_id("stProgress")).to_contain_text("done", timeout=90_000)
         time.sleep(2)
@@ -174,12 +171,11 @@ def test_nothing_is_clipped_at_1280_by_720(server):
         for name in ("Interpolation", "Straying", "Network landscape", "Deep linear", "Curvature", "Surfaces"):
             page.get_by_test_id("stSidebar").get_by_role("link", name=name).click()
             expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible(timeout=60_000)
-            page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+            page.wait_for_selector(READY, timeout=60_000)
             time.sleep(2)
             clipped[name] = page.evaluate(CLIPPED)
         assert page.get_by_test_id("stException").count() == 0
         assert not any(clipped.values()), clipped
-        browser.close()
 
 
 def test_a_fresh_servers_first_page_never_lists_the_pages_folder():
@@ -188,16 +184,12 @@ def test_a_fresh_servers_first_page_never_lists_the_pages_folder():
     fresh = _serve("app.py")
     url = next(fresh)
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.goto(url, timeout=60_000)
+        with opened(url, 1280, 720, wait=False) as page:
             seen = []
             for _ in range(20):  # the first seconds, as a visitor sees them
                 seen.append(page.inner_text("body"))
                 time.sleep(0.1)
             expect(page.get_by_test_id("stSidebar").get_by_role("link", name="Train")).to_be_visible(timeout=30_000)
             assert not any(re.search(r"^(app|deep linear|curvature)$", text, re.M) for text in seen), seen
-            browser.close()
     finally:
         next(fresh, None)
