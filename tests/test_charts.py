@@ -122,3 +122,16 @@ def test_a_gif_has_one_frame_per_chart_on_one_canvas():
     gif = Image.open(io.BytesIO(export.to_gif(frames, seconds_per_frame=0.1)))
     assert gif.format == "GIF" and gif.n_frames == 4
     assert export.frame_steps(10, 30) == list(range(11)) and export.frame_steps(1000, 5) == [0, 250, 500, 750, 1000]
+
+
+def test_step_axes_show_whole_steps_even_for_a_run_at_step_zero():
+    """After Reset a run has one row, at step 0: its axis must read 0, not 0.000000; nor 0.5 on a short run."""
+    import re
+
+    def labels(rows: int) -> set[str]:
+        m = pd.DataFrame({"step": range(rows), "train_error": [0.5] * rows, "val_error": [0.5] * rows})
+        svg = export.to_svg(charts.error_chart(m))
+        return set(re.findall(r">([0-9.,]+)</text>", svg)) - {"0.5"}  # minus the y axis' 50%
+
+    assert "0.000000" not in labels(1) and "0" in labels(1)
+    assert {"0", "1", "2", "3"} <= labels(4) and not any("." in x for x in labels(4))

@@ -6,7 +6,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from core.charts.training import HEIGHT
+from core.charts.training import HEIGHT, STEP_AXIS
 from core.frames import WINDOW, thin_rows
 
 TERM_LABELS = {"gTg": "gᵀg (first-order gain ÷ ε)", "gHg": "gᵀHg (curvature ÷ ½ε²)"}
@@ -41,7 +41,7 @@ def terms_chart(points: pd.DataFrame) -> alt.LayerChart:
                       scale=alt.Scale(domain=list(TERM_LABELS.values()), range=["#4c78a8", "#d62728"]))
     y = alt.Y("value:Q", title="value (log scale)", scale=_log_scale(raw["value"]))
     faint = alt.Chart(raw).mark_circle(size=9, opacity=0.25).encode(
-        x=alt.X("step:Q", title="step"), y=y, color=color,
+        x=alt.X("step:Q", title="step", axis=STEP_AXIS), y=y, color=color,
         tooltip=["step:Q", "term:N", alt.Tooltip("value:Q", format=".4g")])
     lines = alt.Chart(mean).mark_line(strokeWidth=2).encode(
         x="step:Q", y=y, color=color,
@@ -57,7 +57,7 @@ def ratio_chart(points: pd.DataFrame) -> alt.LayerChart:
     scale = _log_scale(pd.concat([drawn["curvature_ratio"], pd.Series([1.0])]))
     y = alt.Y("curvature_ratio:Q", title="ratio (log scale)", scale=scale)
     dots = alt.Chart(drawn).mark_circle(size=12, opacity=0.5).encode(
-        x=alt.X("step:Q", title="step"), y=y,
+        x=alt.X("step:Q", title="step", axis=STEP_AXIS), y=y,
         color=alt.Color("side:N", title=None, legend=alt.Legend(orient="bottom"),
                         scale=alt.Scale(domain=[BELOW, ABOVE], range=["#4c78a8", "#d62728"])),
         tooltip=["step:Q", alt.Tooltip("curvature_ratio:Q", title="ratio", format=".3g"),
@@ -81,7 +81,7 @@ def lambda_max_chart(metrics: pd.DataFrame) -> alt.LayerChart:
     ])
     long = long[long["value"] > 0]
     return alt.Chart(long).mark_line(point=alt.OverlayMarkDef(size=16)).encode(
-        x=alt.X("step:Q", title="step"),
+        x=alt.X("step:Q", title="step", axis=STEP_AXIS),
         y=alt.Y("value:Q", title="curvature (log scale)", scale=alt.Scale(type="log")),
         color=alt.Color("what:N", title=None, legend=alt.Legend(orient="bottom"),
                         scale=alt.Scale(domain=["λ_max of H", "2/ε, the stability limit"],
@@ -158,7 +158,7 @@ def compare_chart(frame: pd.DataFrame, column: str, title: str, y_title: str, lo
         data = data[data[column] > 0]
     fmt = ".1%" if column == "index" else ".4g"
     return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=14)).encode(
-        x=alt.X("step:Q", title="step"),
+        x=alt.X("step:Q", title="step", axis=STEP_AXIS),
         y=alt.Y(f"{column}:Q", title=y_title, scale=alt.Scale(type="log") if log_y else alt.Scale(),
                 axis=alt.Axis(format=".0%") if column == "index" else alt.Axis()),
         color=alt.Color("optimizer:N", title=None, scale=alt.Scale(scheme="tableau10"),

@@ -12,6 +12,7 @@ SPLIT_COLORS = alt.Scale(domain=["train", "validation"], range=["#1f77b4", "#ff7
 MARKERS_UP_TO = 80  # lines get a marker per row when they have at most this many
 HEIGHT = 300
 DASHES = {"train": [1, 0], "validation": [6, 3]}
+STEP_AXIS = alt.Axis(tickMinStep=1, format=",d")  # whole steps: no 0.5 ticks, no "0.000000" on a run at step 0
 
 
 
@@ -29,7 +30,7 @@ def grad_norm_chart(points: pd.DataFrame, window: int = WINDOW, log_y: bool = Fa
     """
     data = points
     y_scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
-    base = alt.Chart(data).encode(x=alt.X("step:Q", title="step"))
+    base = alt.Chart(data).encode(x=alt.X("step:Q", title="step", axis=STEP_AXIS))
     faint = base.mark_circle(size=10, opacity=0.25, color="#4c78a8").encode(
         y=alt.Y("grad_norm:Q", title="gradient norm ‖g‖₂", scale=y_scale),
         tooltip=[alt.Tooltip("step:Q"), alt.Tooltip("grad_norm:Q", title="‖g‖₂", format=".4g")],
@@ -51,7 +52,7 @@ def _split_lines(frame: pd.DataFrame, x: str, x_title: str, columns: dict, value
     y_scale = alt.Scale(type="log") if log_y else alt.Scale(zero=percent)
     markers = alt.OverlayMarkDef(size=14) if len(frame) <= MARKERS_UP_TO else False
     return alt.Chart(data).mark_line(point=markers).encode(
-        x=alt.X(f"{x}:Q", title=x_title),
+        x=alt.X(f"{x}:Q", title=x_title, axis=STEP_AXIS if x == "step" else alt.Axis()),
         y=alt.Y(f"{value}:Q", title=y_title, scale=y_scale, axis=alt.Axis(format=".0%") if percent else alt.Axis()),
         color=alt.Color("split:N", scale=SPLIT_COLORS, title=None, legend=alt.Legend(orient="bottom")),
         tooltip=[alt.Tooltip(f"{x}:Q", title=x_title, format=".4g"), "split:N",
@@ -76,7 +77,7 @@ def norms_chart(metrics: pd.DataFrame) -> alt.Chart:
     data = _long(thin_rows(metrics), "step", {"param_norm": "‖θ_t‖", "step_length": "‖θ_t − θ_{t−1}‖"}, "norm")
     data = data[data["norm"] > 0]
     return alt.Chart(data).mark_line().encode(
-        x=alt.X("step:Q", title="step"),
+        x=alt.X("step:Q", title="step", axis=STEP_AXIS),
         y=alt.Y("norm:Q", title="L2 norm", scale=alt.Scale(type="log")),
         color=alt.Color("split:N", title=None, legend=alt.Legend(orient="bottom")),
         tooltip=["step:Q", alt.Tooltip("split:N", title="quantity"), alt.Tooltip("norm:Q", format=".4g")],
@@ -149,7 +150,7 @@ def rho_chart(frame: pd.DataFrame) -> alt.LayerChart:
     """ρ_t = r_t / ‖θ_t‖ over steps, with the paper's bound 1/3 (the line keeps at least 2/3 of the norm)."""
     data = thin_rows(frame.assign(rho=frame["residual"] / frame["param_norm"].where(frame["param_norm"] > 0)))
     line = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=14)).encode(
-        x=alt.X("step:Q", title="step t"),
+        x=alt.X("step:Q", title="step t", axis=STEP_AXIS),
         y=alt.Y("rho:Q", title="ρ_t = r_t / ‖θ_t‖"),
         tooltip=[alt.Tooltip("step:Q"), alt.Tooltip("rho:Q", title="ρ_t", format=".3f"),
                  alt.Tooltip("residual:Q", title="r_t", format=".4g"),
