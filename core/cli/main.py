@@ -11,6 +11,7 @@ from core.cli import experiments as cli_experiments
 from core.cli import landscape as cli_landscape
 from core.cli import paper as cli_paper
 from core.cli import surface as cli_surface
+from core.cli import symmetry as cli_symmetry
 from core.cli.rundir import prepare_out, remove_empty, write_outputs
 from core.model import config as config_mod
 from core.train.run import Run
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_curvature.register(sub)
     cli_surface.register(sub)
     cli_landscape.register(sub)
+    cli_symmetry.register(sub)
     return parser
 
 
