@@ -17,6 +17,7 @@ pages = [  # by absolute path (page_file): the Cloud entrypoint in cloud/ runs t
     st.Page(page_file("straying"), title="Straying", icon=":material/conversion_path:", url_path="straying"),
     st.Page(page_file("landscape"), title="Network landscape", icon=":material/terrain:", url_path="landscape"),
     st.Page(page_file("deep_linear"), title="Deep linear", icon=":material/show_chart:", url_path="deep_linear"),
+    st.Page(page_file("minima"), title="Minima", icon=":material/swap_horiz:", url_path="minima"),
     st.Page(page_file("curvature"), title="Curvature", icon=":material/ssid_chart:", url_path="curvature"),
     st.Page(page_file("surfaces"), title="Surfaces", icon=":material/landscape:", url_path="surfaces"),
 ]
