@@ -63,10 +63,9 @@ class Evidence:
 
 
 # ---- measures --------------------------------------------------------------------------------------------------
-def _curve(ev: Evidence, k: int, frame: pd.DataFrame | None = None) -> pd.DataFrame:
-    frame = ev.curves if frame is None else frame
-    labels = list(dict.fromkeys(frame["curve"]))
-    return frame[frame["curve"] == labels[k]]
+def _curve(ev: Evidence, k: int) -> pd.DataFrame:
+    labels = list(dict.fromkeys(ev.curves["curve"]))
+    return ev.curves[ev.curves["curve"] == labels[k]]
 
 
 def line_metric(ev: Evidence, k: int, split: str, metric: str) -> float:
@@ -74,6 +73,16 @@ def line_metric(ev: Evidence, k: int, split: str, metric: str) -> float:
     curve = _curve(ev, k)
     value = curve_metrics(curve["alpha"], curve[f"{split}_loss"])[metric]
     return float(value)
+
+
+def drop_share(ev: Evidence, k: int, lo: float, hi: float) -> float:
+    """The share of line k's whole fall J(0) − J(1) (train loss) that happens between α = lo and α = hi."""
+    curve = _curve(ev, k)
+
+    def at(alpha: float) -> float:
+        return float(curve.loc[(curve["alpha"] - alpha).abs().idxmin(), "train_loss"])
+
+    return (at(lo) - at(hi)) / (at(0.0) - at(1.0))
 
 
 def window_bump(ev: Evidence, window: str) -> float:
@@ -172,8 +181,8 @@ def convex_outcome(ev: Evidence, what: str) -> float:
 
 
 MEASURES: dict[str, Callable[..., float]] = {f.__name__: f for f in (
-    line_metric, window_bump, falls_past_end, val_turns_up, final, final_ratio, final_gap, chance_share, max_rho,
-    growth, curvature_outgrows, val_error_drop, deep_linear_line, walk_half_gap, convex_outcome)}
+    line_metric, drop_share, window_bump, falls_past_end, val_turns_up, final, final_ratio, final_gap, chance_share,
+    max_rho, growth, curvature_outgrows, val_error_drop, deep_linear_line, walk_half_gap, convex_outcome)}
 
 
 def check(claims, evidence: Evidence) -> list[Verdict]:

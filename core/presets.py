@@ -75,12 +75,14 @@ PRESETS = {p.name: p for p in [
                Claim("gᵀHg grew more than gᵀg over the same windows (ratio of their growths)",
                      "curvature_outgrows", ">", 1.0))),
     Preset("fig1-maxout", "Fig. 1", "Initialization → solution, maxout",
-           "The loss falls from θ_i to θ_f without a bump, flat near α = 0 and then steeply, and keeps falling a "
-           "little past θ_f: the solution is where training stopped.",
+           "The loss falls from θ_i to θ_f without a bump, steeply through the middle and almost flat in the last "
+           "stretch before the solution, and keeps falling a little past θ_f: the solution is where training stopped.",
            "interpolation", (MAXOUT,), {**LINE, "ip_min": -0.5, "ip_max": 1.5}, (
                _monotone(0, "the line"),
                Claim("the curve stays within 0.05 of the chord between its ends (barrier)", "line_metric", "<=", 0.05,
                      (0, "train", "barrier")),
+               Claim("the last fifth of the line (α from 0.8 to 1) holds under 2% of the whole fall", "drop_share",
+                     "<", 0.02, (0, 0.8, 1.0), ".2%"),
                _falls())),
     Preset("fig2-sigmoid-relu", "Fig. 2", "Initialization → solution, sigmoid and ReLU",
            "Both lines fall from θ_i to θ_f without a bump. Started at 3× PyTorch's default scale (near Glorot's), the "

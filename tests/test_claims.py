@@ -39,6 +39,14 @@ def test_curvature_outgrows_is_the_ratio_of_the_two_growths():
     assert claims.curvature_outgrows(presets.monitor_evidence(None, None, curvature)) == pytest.approx(4.0)
 
 
+def test_drop_share_is_the_part_of_the_fall_inside_a_window():
+    alphas = np.linspace(0, 1, 11)
+    curve = pd.DataFrame({"curve": "a", "alpha": alphas, "train_loss": 1 - alphas**2})  # falls 1 in all
+    ev = claims.Evidence(curves=curve)
+    assert claims.drop_share(ev, 0, 0.8, 1.0) == pytest.approx(1 - 0.64)  # J(0.8) - J(1) = 0.36
+    assert claims.drop_share(ev, 0, 0.0, 1.0) == pytest.approx(1.0)
+
+
 def test_check_applies_the_operator_and_a_missing_measure_fails():
     ev = presets.monitor_evidence(pd.DataFrame({"step": [0, 1], "val_error": [math.nan, 0.1]}), None, None)
     ok = claims.Claim("half", "val_error_drop", "<=", 0.5)

@@ -71,7 +71,7 @@ class Spectrum(NamedTuple):
         smallest of the curvatures that matter. No cut-off sets it (definitions §6); NaN unless the spectrum is
         complete."""
         rank = self.effective_rank
-        if not rank == rank:
+        if math.isnan(rank):
             return math.nan
         r = min(len(self.eigenvalues), math.ceil(rank - 1e-9))
         edge = float(torch.sort(self.eigenvalues.abs(), descending=True).values[r - 1])

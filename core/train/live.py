@@ -154,7 +154,7 @@ class LiveRun:
             self._spawn(resume=True)
             self._parked = False
             self._exchange("hello", None)
-            (self._park / state.META).unlink()  # resumed: a later death is a death, not a park
+            (self._park / state.META).unlink(missing_ok=True)  # resumed: a later death is a death, not a park
             return self._exchange(command, argument)
 
     def _exchange(self, command: str, argument):

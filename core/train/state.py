@@ -38,11 +38,8 @@ def save(run: Run, folder: Path) -> None:
         else:
             opt[name] = value
     last = dict(run._last)
-    for name in ("step_length",):
-        if last[name] is not None:
-            tensors[f"last.{name}"] = last.pop(name)
-        else:
-            last.pop(name)
+    if (step_length := last.pop("step_length")) is not None:
+        tensors["last.step_length"] = step_length
     before = last.pop("before")
     if before is not None:
         for name, value in zip(("theta", "x", "y"), before, strict=True):
