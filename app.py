@@ -1,11 +1,11 @@
-"""The frame: page config, navigation over pages/, the shared sidebar and the run heartbeat."""
+"""The frame: page config, navigation over pages/, the page links and the run heartbeat in the sidebar. The training
+settings join the sidebar on the pages they act on (ui.sidebar.settings)."""
 
 import streamlit as st
 
-from core.train import live
+from core.train import trainers
 from ui import page_file, presenter, session
-from ui.run_panel import preset_sidebar
-from ui.sidebar import config_ui
+from ui.sidebar import unused_link_settings
 
 st.set_page_config(page_title="Optimizer playground", page_icon=":material/landscape:", layout="wide")
 
@@ -21,6 +21,9 @@ pages = [  # by absolute path (page_file): the Cloud entrypoint in cloud/ runs t
     st.Page(page_file("curvature"), title="Curvature", icon=":material/ssid_chart:", url_path="curvature"),
     st.Page(page_file("surfaces"), title="Surfaces", icon=":material/landscape:", url_path="surfaces"),
 ]
+
+
+SETTINGS_PAGES = {"train", "interpolation", "straying", "landscape", "minima", "curvature"}  # draw ui.sidebar.settings
 
 
 @st.fragment(run_every=5)
@@ -42,10 +45,10 @@ with st.sidebar:  # the pages, then this tab's run and the presenter switch: all
         st.page_link(page)
     run_status()
     presenter.toggle()
-st.cache_resource(live.warm_up, show_spinner=False)()  # once per server: the trainer processes' parent
+    if nav.url_path not in SETTINGS_PAGES:
+        unused_link_settings()
+st.cache_resource(trainers.warm_up, show_spinner=False)()  # once per server: the trainer processes' parent
 
-preset_sidebar()  # a gallery card for the Train page sets the sidebar first
-st.session_state["config"] = config_ui()
 presenter.apply()
 
 nav.run()

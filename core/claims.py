@@ -60,6 +60,8 @@ class Evidence:
     windows: dict[str, pd.DataFrame] = field(default_factory=dict)  # zoom window title -> curves
     ends: pd.DataFrame | None = None  # endpoints.end_table of the preset's lines
     monitors: dict[str, pd.DataFrame] = field(default_factory=dict)  # metrics, points, curvature of one live run
+    numbers: dict[str, float] = field(default_factory=dict)  # named numbers a page measured (Minima: barriers, …)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # restarts, sweep, rescale, barriers (Minima)
 
 
 # ---- measures --------------------------------------------------------------------------------------------------
@@ -180,9 +182,106 @@ def convex_outcome(ev: Evidence, what: str) -> float:
     return float(summary["max_residual"].max() / summary["max_residual"].min())
 
 
+# ---- the Minima page: numbers and tables it measured (core.probes.symmetry, core.train.restarts) ---------------------
+def number(ev: Evidence, key: str) -> float:
+    return float(ev.numbers.get(key, math.nan))
+
+
+def rescale_ratio(ev: Evidence, a: float, column: str) -> float:
+    """The rescaled copy's norm or lambda_max at scale a over the run's own (a = 1)."""
+    table = ev.tables["rescale"].set_index("a")[column]
+    return float(table.loc[a] / table.loc[1.0])
+
+
+def rescale_gap(ev: Evidence) -> float:
+    """The largest output difference of any rescaled copy from the run."""
+    return float(ev.tables["rescale"]["max_output_difference"].max())
+
+
+def _at(ev: Evidence, table: str, width: int | None) -> pd.DataFrame:
+    frame = ev.tables[table]
+    return frame if width is None else frame[frame["width"] == width]
+
+
+def fit_share(ev: Evidence, table: str, width: int | None = None) -> float:
+    """The share of restarts that fit at one width (None: all rows of the table); NaN without restarts."""
+    rows = _at(ev, table, width)
+    return float(rows["fits"].mean()) if len(rows) else math.nan
+
+
+def fit_share_drop(ev: Evidence, table: str) -> float:
+    """The largest fall of the share that fits from one width to the next wider one (0 when it never falls)."""
+    shares = ev.tables[table].groupby("width")["fits"].mean().sort_index().to_numpy()
+    return float(max(0.0, *(shares[:-1] - shares[1:]))) if len(shares) > 1 else math.nan
+
+
+def loss_spread(ev: Evidence, table: str, width: int | None = None) -> float:
+    """Largest minus smallest final training loss of the restarts at one width."""
+    losses = _at(ev, table, width)["final_train_loss"]
+    return float(losses.max() - losses.min()) if len(losses) else math.nan
+
+
+def loss_gap(ev: Evidence, table: str) -> float:
+    """The lowest final loss of a restart that does not fit over the highest of one that fits (above 1: the two
+    groups do not overlap); NaN unless both groups exist."""
+    frame = ev.tables[table]
+    fit, stuck = frame[frame["fits"]], frame[~frame["fits"]]
+    if not len(fit) or not len(stuck):
+        return math.nan
+    return float(stuck["final_train_loss"].min() / fit["final_train_loss"].max())
+
+
+def _medians(ev: Evidence) -> pd.DataFrame:
+    return ev.tables["barriers"].groupby("width")[["barrier_before", "barrier_after"]].median().sort_index()
+
+
+def aligned_minus_before(ev: Evidence) -> float:
+    """The largest (median barrier after matching − median barrier before) over the widths: below 0, matching
+    lowered the barrier at every width."""
+    m = _medians(ev)
+    return float((m["barrier_after"] - m["barrier_before"]).max())
+
+
+def aligned_shrink(ev: Evidence, column: str = "barrier_after") -> float:
+    """The median barrier at the widest width over that at the narrowest (after or before matching)."""
+    m = _medians(ev)[column]
+    return float(m.iloc[-1] / m.iloc[0])
+
+
 MEASURES: dict[str, Callable[..., float]] = {f.__name__: f for f in (
     line_metric, drop_share, window_bump, falls_past_end, val_turns_up, final, final_ratio, final_gap, chance_share,
-    max_rho, growth, curvature_outgrows, val_error_drop, deep_linear_line, walk_half_gap, convex_outcome)}
+    max_rho, growth, curvature_outgrows, val_error_drop, deep_linear_line, walk_half_gap, convex_outcome, number,
+    rescale_ratio, rescale_gap, fit_share, fit_share_drop, loss_spread, loss_gap,
+    aligned_minus_before, aligned_shrink)}
+
+
+# ---- the Minima page's sections check these on what they draw (and its cards include them) ----------------------
+MIXED_WIDTH = {"xor": 4, "spirals": 8}  # the width where, on the defaults, some restarts fit and some do not
+RESTART_CLAIMS = (
+    Claim("some restarts fit the training set", "fit_share", ">", 0.0, ("restarts",), ".0%"),
+    Claim("and some do not", "fit_share", "<", 1.0, ("restarts",), ".0%"),
+    Claim("every restart that does not fit ends at a higher loss than every one that does (lowest such loss over the "
+          "highest loss of one that fits)", "loss_gap", ">", 1.0, ("restarts",)))
+BARRIER_CLAIMS = (
+    Claim("on the width sweep, the median barrier after matching is below the median before at every width (largest "
+          "after − before)", "aligned_minus_before", "<", 0.0),
+    Claim("after matching, the median barrier at the widest width is under a quarter of that at the narrowest",
+          "aligned_shrink", "<", 0.25, ("barrier_after",)))
+
+
+def sweep_claims(dataset: str) -> tuple[Claim, ...]:
+    """The width sweep's lesson on one data set, as claims on the sweep the page draws."""
+    m = MIXED_WIDTH[dataset]
+    return (Claim("no logistic-regression restart (width 0) fits: the classes are not linearly separable",
+                  "fit_share", "<=", 0.0, ("sweep", 0), ".0%"),
+            Claim("every logistic-regression restart ends at the same training loss (largest − smallest)",
+                  "loss_spread", "<=", 1e-4, ("sweep", 0), ".1g"),
+            Claim("no restart of width 1 fits", "fit_share", "<=", 0.0, ("sweep", 1), ".0%"),
+            Claim(f"at width {m} some restarts fit", "fit_share", ">", 0.0, ("sweep", m), ".0%"),
+            Claim(f"and at width {m} some do not", "fit_share", "<", 1.0, ("sweep", m), ".0%"),
+            Claim("at width 32 every restart fits", "fit_share", ">=", 1.0, ("sweep", 32), ".0%"),
+            Claim("the share that fits never falls as the network widens (largest fall from one width to the next)",
+                  "fit_share_drop", "<=", 0.0, ("sweep",), ".0%"))
 
 
 def check(claims, evidence: Evidence) -> list[Verdict]:

@@ -10,11 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
-from core.claims import Claim, Evidence
-from core.model.config import TrainConfig
-from core.probes import endpoints
+from core.claims import BARRIER_CLAIMS, RESTART_CLAIMS, Claim, Evidence, sweep_claims
+from core.model.build import model_and_data
+from core.model.config import FIELD_TYPES, TrainConfig, from_dict
+from core.probes import endpoints, symmetry
 from core.probes.interpolation import PAST_ENDS, alpha_grid
+from core.train import restarts
 
 # Fully connected networks on the 8x8 digits (the paper's MNIST networks, scaled to train in seconds).
 DIGITS = {"dataset": "digits", "hidden": [128, 128], "optimizer": "momentum", "momentum": 0.9, "batch_size": 64,
@@ -27,6 +30,19 @@ SIGMOID = {**DIGITS, "activation": "sigmoid", "lr": 0.5, "init_scale": 3.0}
 # Deep Learning Fig. 8.1: MNIST-1D, which a small MLP learns but cannot memorise in a few thousand steps.
 FIG81 = {"dataset": "mnist1d", "n_samples": 12_500, "hidden": [100, 100], "activation": "relu", "optimizer": "sgd",
          "lr": 0.03, "batch_size": 32, "steps": 6000, "curvature_monitor": True}
+
+# The Minima page's problems (definitions §10). Restarts: 80 XOR or 160 spiral training points, one hidden layer whose
+# width the sweep sets (0 = logistic regression), full batch. Aligned barrier: [w, w] ReLU on 300 moons or the digits.
+XOR_NET = {"dataset": "xor", "n_samples": 100, "noise": 0.0, "hidden": [4], "activation": "relu",
+           "optimizer": "momentum", "lr": 0.1, "batch_size": 0, "steps": 1000, "device": "cpu"}
+RESTART_SETS = {"xor": XOR_NET, "spirals": {**XOR_NET, "dataset": "spirals", "n_samples": 200, "noise": 0.2}}
+RESTART_WIDTHS = (0, 1, 2, 3, 4, 8, 16, 32)
+BARRIER_SETS = {"moons": {"dataset": "moons", "n_samples": 300, "hidden": [8, 8], "activation": "relu",
+                          "lr": 0.05, "batch_size": 32, "steps": 1000, "device": "cpu"},
+                "digits": {**RELU, "hidden": [8, 8], "device": "cpu"}}
+BARRIER_WIDTHS, BARRIER_SEEDS = (4, 8, 16, 32, 64), (0, 1, 2, 3)
+MINIMA = {"mn_seed": 0, "mn_layer": "1", "mn_unit": "every unit", "mn_scale": 10.0, "mn_bw_data": "moons",
+          "mn_restarts": 16, "mn_max_error": 0.0, "mn_sw_data": "xor", "mn_sw_act": "relu", "mn_sw_restarts": 32}
 
 MODES = {  # interpolation page endpoint modes: key -> label
     "init-final": "init → final",
@@ -159,6 +175,35 @@ PRESETS = {p.name: p for p in [
            "The line θ_i → θ_f keeps at least 2/3 of ‖θ_t‖ at every step: ρ_t stays below 1/3.",
            "straying", (MAXOUT,), {"st_view": "run"}, (
                Claim("max ρ_t = r_t/‖θ_t‖ over the run is at most 1/3", "max_rho", "<=", 1 / 3, (0,)),)),
+    Preset("minima-copies", "DL §8.2.2 (symmetry)", "Permuted and rescaled copies of one solution",
+           "Reordering a ReLU network's hidden units, or scaling a layer's incoming weights by a and its outgoing "
+           "weights by 1/a, computes the same function at another θ: far away, behind a barrier on the straight line, "
+           "and with another sharpness λ_max (Dinh et al. 2017).",
+           "minima", (RELU,), {**MINIMA, "mn_view": "copies"}, (
+               Claim("the permuted copy's outputs differ from the run's by at most 1e-4 (float rounding)", "number",
+                     "<=", 1e-4, ("max_output_difference",), ".1g"),
+               Claim("the copy lies farther from θ than θ from the origin (‖θ − θ_perm‖ / ‖θ‖)", "number", ">", 1.0,
+                     ("distance_ratio",)),
+               Claim("the line from θ to its copy climbs a barrier above 0.1", "number", ">", 0.1, ("barrier",)),
+               Claim("every rescaled copy drawn (a from 0.1 to 10) has the run's outputs to within 1e-4",
+                     "rescale_gap", "<=", 1e-4, (), ".1g"),
+               *(Claim(f"at a = {a:g}, λ_max is over 10× the run's", "rescale_ratio", ">", 10.0, (a, "lambda_max"))
+                 for a in (0.1, 10.0)))),
+    Preset("minima-aligned", "Ainsworth et al. 2023", "Two solutions before and after matching their units",
+           "Two seeds' solutions meet a barrier on the line between them; reordering B's hidden units to line up "
+           "with A's removes most of it. On a width sweep the barrier left after matching is far lower at width 64 "
+           "than at width 4.", "minima", (RELU, {**RELU, "seed": 1}), {**MINIMA, "mn_view": "aligned"}, (
+               Claim("after matching, the barrier between your two runs is under a quarter of what it was (after / "
+                     "before)", "number", "<", 0.25, ("barrier_ratio",)),
+               Claim("matching reorders B's units only: its training loss moves by at most 1e-5", "number", "<=",
+                     1e-5, ("loss_shift_size",), ".1g"),
+               *BARRIER_CLAIMS)),
+    Preset("minima-restarts", "DL §8.2.2 (restarts)", "Random restarts: which fit, by width",
+           "Restarts of a 4-unit ReLU network on 80 XOR points differ only in their seed: some fit every point, the "
+           "rest stop at higher losses. Across widths none fits at width 1 and all fit at width 32; logistic "
+           "regression, which is convex, ends every restart at the same loss.",
+           "minima", (), {**TrainConfig(**XOR_NET).to_dict(), "hidden": "4", **MINIMA, "mn_view": "restarts"}, (
+               *RESTART_CLAIMS, *sweep_claims("xor"))),
 ]}
 
 
@@ -192,6 +237,8 @@ def pairs_for(view: dict, records: list) -> list[endpoints.Endpoints]:
 def evidence(preset: Preset, records: list) -> Evidence:
     """What the preset's claims are measured on, from the records of its runs: the interpolation curves on its grids
     and just past their ends (interpolation pages), or the records alone (straying); the analytic pages need none."""
+    if preset.page == "minima":
+        return minima_evidence(preset.view, records)
     ev = Evidence(records=list(records))
     if preset.page == "interpolation" and records:
         pairs, windows = pairs_for(preset.view, records), grids(preset.view)
@@ -215,3 +262,55 @@ def grids(view: dict) -> dict[str, np.ndarray]:
         lo, hi = ZOOMS[window]
         out[window] = alpha_grid(lo, hi, points)
     return out
+
+
+# ---- the Minima page's evidence: the same functions, on the view's settings, as the page draws -------------------
+def rescale_unit(view: dict) -> int | None:
+    unit = view.get("mn_unit", "every unit")
+    return None if unit == "every unit" else int(unit) - 1
+
+
+def barrier_sweep(name: str) -> pd.DataFrame:
+    """The aligned barrier per width on one of BARRIER_SETS (symmetry.barrier_width_sweep, restarts training)."""
+    return symmetry.barrier_width_sweep(TrainConfig(**BARRIER_SETS[name]), BARRIER_WIDTHS, BARRIER_SEEDS,
+                                        lambda config, seeds: restarts.train_restarts(config, seeds).theta)
+
+
+def restart_table(result: restarts.Restarts, max_error: float) -> pd.DataFrame:
+    """One row per restart: seed, final_train_loss, final_train_error, fits (error <= max_error), diverged."""
+    error = result.train_error.numpy()
+    return pd.DataFrame({"seed": result.seeds, "final_train_loss": result.train_loss.numpy(),
+                         "final_train_error": error, "fits": error <= max_error,
+                         "diverged": result.diverged.numpy()})
+
+
+def sweep_config(dataset: str, activation: str) -> TrainConfig:
+    return TrainConfig(**{**RESTART_SETS[dataset], "activation": activation})
+
+
+def view_config(view: dict) -> TrainConfig:
+    """The training config a view's sidebar fields describe."""
+    return from_dict({k: v for k, v in view.items() if k in FIELD_TYPES})
+
+
+def minima_evidence(view: dict, records: list) -> Evidence:
+    """What the Minima page measures with the view's settings: one run's copies (records[0]), two runs aligned
+    (records[0], records[1]) with the barrier width sweep, or restarts of the view's network and the width sweep."""
+    section = view.get("mn_view", "copies")
+    if section == "copies":
+        spec, data = model_and_data(records[0].config.replace(device="cpu"))
+        theta = records[0].theta_final
+        _, _, numbers = symmetry.permuted_copy(spec, data, theta, int(view.get("mn_seed", 0)))
+        table = symmetry.rescaled_table(spec, data, theta, int(view.get("mn_layer", 1)) - 1, rescale_unit(view))
+        return Evidence(records=records[:1], numbers=numbers, tables={"rescale": table})
+    if section == "aligned":
+        a, b = records[:2]
+        spec, data = model_and_data(a.config.replace(device="cpu"))
+        _, _, numbers = symmetry.aligned(spec, data, a.theta_final, b.theta_final)
+        return Evidence(records=[a, b], numbers=numbers, tables={"barriers": barrier_sweep(view["mn_bw_data"])})
+    config, max_error = view_config(view), float(view.get("mn_max_error", 0.0)) / 100
+    seeds = range(config.seed, config.seed + int(view["mn_restarts"]))
+    sweep = restarts.sweep(sweep_config(view["mn_sw_data"], view["mn_sw_act"]), RESTART_WIDTHS,
+                           range(int(view["mn_sw_restarts"])), max_error)
+    return Evidence(tables={"restarts": restart_table(restarts.train_restarts(config, seeds), max_error),
+                            "sweep": sweep})

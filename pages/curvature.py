@@ -21,7 +21,7 @@ view = st.segmented_control("Show", VIEWS, default="Spectrum", required=True, ke
                             "Saddles: Newton against saddle-free Newton. Cliffs: gradient clipping (§8.2.4).")
 
 if view in ("Spectrum", "Index"):
-    records = panel(st.session_state.get("config"))
+    records = panel()
     if not records:
         st.info("No runs yet. Train one above, on the **Train** page, or pick a preset on the **Home** page.",
                 icon=":material/info:")
@@ -30,7 +30,7 @@ if view in ("Spectrum", "Index"):
     else:
         index_section(records)
 elif view == "Optimizers":
-    optimizers_section(st.session_state.get("config"))
+    optimizers_section()
 elif view == "Saddles":
     saddle_surface_section()
     st.divider()

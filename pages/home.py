@@ -38,7 +38,7 @@ itself and says why. Every chart downloads as PNG or SVG, and the metrics as CSV
 | Straying | How far a run's trajectory leaves the line θ_i → θ_f, with ρ_t = r_t/‖θ_t‖ over time; and the same plot for random walks and for gradient descent on a convex problem, which show how much of its shape is geometry. |
 | Network landscape | The loss over a plane through θ_i and θ_f, with the trajectory on it and how far to trust the picture. |
 | Deep linear | J(w₁, w₂) = (w₁w₂ − 1)²: a saddle at the origin, a hyperbola of minima, and the quartic along any line, in closed form and numerically. |
-| Minima | Weight-space symmetry: a run's permuted copy computes the same function far away, and matching two runs' units shrinks the barrier between them. |
+| Minima | Weight-space symmetry: a run's permuted copy computes the same function far away, and a ReLU run's rescaled copy too, with another λ_max; matching two runs' units shrinks the barrier between them, measured again across widths. Random restarts: which seeds fit the training set, and the share that fits against width. |
 | Curvature | The Hessian's spectrum, its index along training, optimizers (Newton included) from one start, saddles and cliffs. |
 | Surfaces | Optimizers raced on analytic 2-D surfaces, with random restarts. |
 

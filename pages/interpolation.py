@@ -15,7 +15,7 @@ st.caption("J(θ(α)) with θ(α) = (1 − α)·θ₀ + α·θ₁: the loss on t
            "optimizer met no obstacle on that line; a bump between two solutions is a barrier.")
 preset_caption("interpolation")
 
-records = panel(st.session_state.get("config"))
+records = panel()
 if not records:
     st.info("No runs yet. Train one above, on the **Train** page, or pick a preset on the **Home** page.",
             icon=":material/info:")

@@ -14,7 +14,7 @@ st.caption("The loss over a plane θ(a, b) = θ_i + a·d₁ + b·d₂ through th
            "projected onto it. A trajectory in a space of thousands of dimensions seldom lies in any plane, so the "
            "page says how far it strays from this one, and dashes the steps that stray beyond your threshold.")
 
-records = panel(st.session_state.get("config"))
+records = panel()
 if not records:
     st.info("No runs yet. Train one above (the runs panel's **Train** button uses the sidebar's settings), on the "
             "**Train** page, or pick a preset on the **Home** page; then its loss plane appears here.",

@@ -17,13 +17,15 @@ st.caption("Each recorded θ_t is split into its projection p_t on the axis u = 
            "says how much the line misses.")
 preset_caption("straying")
 
-VIEWS = {"run": "A training run (Fig. 13)", "random-walk": "Random walks (Fig. 11)",
-         "convex": "Convex problem (Fig. 12)"}
-view = st.segmented_control("Show", list(VIEWS), format_func=VIEWS.get, default="run", required=True,
-                            key="st_view", bind="query-params")
+# The keys are the options (a bound widget's URL holds what it shows, a format_func's label if it had one), so the
+# address reads ?st_view=convex; what each one is says the help.
+VIEWS = {"run": "a training run (Fig. 13)", "random-walk": "random walks in many dimensions (Fig. 11)",
+         "convex": "a convex problem (Fig. 12)"}
+view = st.segmented_control("Show", list(VIEWS), default="run", required=True, key="st_view", bind="query-params",
+                            help="\n".join(f"- **{key}**: {label}" for key, label in VIEWS.items()))
 
 if view == "run":
-    records = panel(st.session_state.get("config"))
+    records = panel()
     if not records:
         st.info("No runs yet. Train one above, on the **Train** page, or pick a preset on the **Home** page.",
                 icon=":material/info:")

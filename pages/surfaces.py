@@ -3,7 +3,8 @@
 import streamlit as st
 
 from ui import require_frame
-from ui.surfaces_view import race_section, restarts_section, surface_ui
+from ui.surface_restarts import restarts_section
+from ui.surfaces_view import race_section, surface_ui
 
 require_frame()
 

@@ -5,7 +5,11 @@ import streamlit as st
 from core.train.live import REDRAW_FAST, redraw_interval
 from ui import claims_view, require_frame, session
 from ui.run_panel import apply_preset, preset_caption, shown_preset
-from ui.train_view import monitors, status
+from ui.sidebar import settings
+from ui.train_view import data_preview, monitors, status, waiting
+
+WORKING = {"train": "Starting the training…", "pause": "Pausing…", "step": "Taking one step…",
+           "reset": "Starting a new run at step 0…"}
 
 require_frame()
 apply_preset("train")
@@ -15,49 +19,51 @@ st.caption("Pick a data set, a network and an optimizer in the sidebar, press **
            "The learning rate, momentum and step count can change while it runs.")
 preset_caption("train")
 
-config = st.session_state.get("config")
+if st.session_state.pop("train_autostart", False):  # a gallery card: train its settings
+    session.request("reset")
+    session.request("train")
+working = st.empty()  # says what a click is doing, at once (before anything else is drawn), while it is done
+if session.pending():
+    working.info(WORKING.get(session.pending()[0], "Working…"), icon=":material/hourglass_top:")
+    session.perform()
+working.empty()
+config = settings()
 live = session.current()
-
-buttons = st.columns([1, 1, 1, 1, 4])
-train = buttons[0].button("Train", type="primary", icon=":material/play_arrow:", key="train_start",
-                          disabled=config is None, width="stretch")
-if st.session_state.pop("train_autostart", False) and config is not None:  # a gallery card: train its settings
-    train, reset = True, True
-pause = buttons[1].button("Pause", icon=":material/pause:", key="train_pause",
-                          disabled=live is None or not live.training, width="stretch")
-step = buttons[2].button("Step", icon=":material/skip_next:", key="train_step", disabled=config is None,
-                         help="One optimizer step.", width="stretch")
-reset = buttons[3].button("Reset", icon=":material/restart_alt:", key="train_reset", disabled=config is None,
-                          help="Back to step 0 with the sidebar's settings.", width="stretch")
-
 changed = []
 if live is not None and config is not None:
     changed = session.structural_changes(live, config)
     hot = session.apply_hot_changes(live, config)
     if hot:
         st.toast("Applied to the running run: " + ", ".join(session.describe_change(k, v) for k, v in hot.items()))
-if config is not None and (reset or ((train or step) and (live is None or changed))):
-    fresh = session.new_run(config)
-    if fresh is live:  # refused (the error is shown): the click does nothing else
-        train = step = reset = False
-    else:
-        live, changed = fresh, []
-if live is not None:
-    if train:
-        session.start(live)
-    elif pause:
-        live.pause()
-    elif step:
-        live.step_once()
-    if (train and live.training) or pause or reset:
-        st.rerun()  # redraw the buttons for the new state
+
+# The buttons only queue what they ask for (session.request); the page does it above, then draws the result.
+buttons = st.columns([1, 1, 1, 1, 4])
+buttons[0].button("Train", type="primary", icon=":material/play_arrow:", key="train_start", on_click=session.request,
+                  args=("train",), disabled=config is None, width="stretch")
+buttons[1].button("Pause", icon=":material/pause:", key="train_pause", on_click=session.request, args=("pause",),
+                  disabled=live is None or not live.training, width="stretch")
+buttons[2].button("Step", icon=":material/skip_next:", key="train_step", on_click=session.request, args=("step",),
+                  disabled=config is None, help="One optimizer step.", width="stretch")
+buttons[3].button("Reset", icon=":material/restart_alt:", key="train_reset", on_click=session.request,
+                  args=("reset",), disabled=config is None, help="Back to step 0 with the sidebar's settings.",
+                  width="stretch")
+for kind, message in session.notices():
+    (st.warning if kind == "warning" else st.error)(message, icon=":material/error:")
 
 if live is None:
     st.info("Press **Train** to start. The defaults train a small tanh network on the two moons in a few seconds.")
+    if config is not None:
+        left, _ = st.columns(2)
+        with left:
+            data_preview(config)
     st.stop()
 if changed:
     st.info(f"The sidebar now differs from this run in: {', '.join(changed)}. Press **Train** or **Reset** to "
             "start a new run with them.", icon=":material/info:")
+
+if live.waiting:  # every trainer of the server is busy: this run starts on its own when one is free
+    waiting(live)
+    st.stop()
 
 was_training = live.training
 every = st.session_state.get("redraw_every", REDRAW_FAST)

@@ -18,6 +18,17 @@ def app_test_pages(monkeypatch):
     monkeypatch.setattr(PagesManager, "__init__", init)
 
 
+@pytest.fixture(autouse=True)
+def fresh_trainers(monkeypatch):
+    """Each test starts with an empty registry of trainer processes: runs that earlier tests left open (their
+    processes park or are killed on their own) must not make this test's server look full."""
+    from core.train import trainers
+
+    monkeypatch.setattr(trainers, "_holders", set())
+    monkeypatch.setattr(trainers, "_objects", {})
+    monkeypatch.setattr(trainers, "_line", {})
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """Tiny tensors: one thread is fastest, and immune to a busy machine's oversubscription; restored after."""

@@ -21,12 +21,37 @@ def _errors(at: AppTest) -> list[str]:
     return [e.value for e in at.error] + [str(e.value) for e in at.exception]
 
 
-def test_home_renders_with_sidebar_and_no_error():
+def _settings_keys(at: AppTest) -> set[str]:
+    return {w.key for w in [*at.sidebar.selectbox, *at.sidebar.text_input, *at.sidebar.number_input]}
+
+
+def test_home_renders_without_the_training_settings():
     at = _app()
     assert not _errors(at)
     assert at.title[0].value == "Optimizer playground"
-    sidebar = [*at.sidebar.selectbox, *at.sidebar.text_input, *at.sidebar.number_input]
-    assert {"dataset", "hidden", "optimizer", "lr"} <= {w.key for w in sidebar}
+    assert not {"dataset", "hidden", "optimizer", "lr"} & _settings_keys(at)
+
+
+@pytest.mark.parametrize("page", ["pages/surfaces.py", "pages/deep_linear.py"])
+def test_pages_without_runs_have_no_training_settings(page):
+    at = _app(page)
+    assert not _errors(at)
+    assert not {"dataset", "hidden", "optimizer", "lr"} & _settings_keys(at)
+
+
+def test_settings_survive_a_page_without_them():
+    """Streamlit forgets an undrawn widget's value; the sidebar puts it back when a page shows the settings again."""
+    at = _app("pages/train.py")
+    assert {"dataset", "hidden", "optimizer", "lr"} <= _settings_keys(at)
+    at.text_input(key="hidden").set_value("16,8").run()
+    at.number_input(key="lr").set_value(0.05).run()
+    at.switch_page("pages/surfaces.py").run()
+    assert "hidden" not in _settings_keys(at)
+    at.switch_page("pages/interpolation.py").run()
+    assert at.text_input(key="hidden").value == "16,8" and at.number_input(key="lr").value == 0.05
+    at.switch_page("pages/train.py").run()
+    assert at.session_state["config"].hidden == (16, 8) and at.session_state["config"].lr == 0.05
+    assert not _errors(at)
 
 
 def test_train_page_step_draws_every_monitor():
@@ -135,3 +160,32 @@ def test_diverging_run_pauses_with_an_explanation():
         at.button(key="train_step").click().run()
     assert any("diverged" in e.value for e in at.error)
     assert not at.exception
+
+
+def test_train_on_a_full_server_waits_in_line_and_says_so(monkeypatch):
+    from core.train import trainers
+
+    monkeypatch.setattr(trainers, "MAX_PROCESSES", 0)  # every trainer busy
+    at = _app("pages/train.py")
+    at.button(key="train_start").click().run()
+    assert not _errors(at)
+    live = at.session_state["live_run"]
+    assert live.waiting and live.wants_start
+    assert "waiting" in at.get("progress")[0].proto.text
+    assert any("Waiting for a free trainer" in i.value for i in at.info)
+    live.close()
+
+
+def test_reset_and_train_in_one_rerun_start_a_new_run_training():
+    """Clicks that Streamlit merges into one rerun lose their order; Reset then Train means "start again"."""
+    at = _app("pages/train.py")
+    at.number_input(key="steps").set_value(100_000).run()
+    at.button(key="train_step").click().run()
+    old = at.session_state["live_run"]
+    at.button(key="train_start").click()
+    at.button(key="train_reset").click()
+    at.run()
+    live = at.session_state["live_run"]
+    assert live is not old and live.training
+    assert not _errors(at)
+    live.close()

@@ -25,12 +25,13 @@ def _page(view: str, record: records.RunRecord | None = None, sidebar: dict | No
     at.run()
     if record is not None:
         at.session_state["run_records"] = {record.name: record}
-    for key, value in (sidebar or {}).items():
-        widget = at.sidebar.text_input(key=key) if key == "hidden" else at.sidebar.number_input(key=key)
-        widget.set_value(value)
     at.switch_page("pages/curvature.py")
     at.run()
-    return at.segmented_control(key="cv_view").set_value(view).run()
+    at.segmented_control(key="cv_view").set_value(view).run()
+    for key, value in (sidebar or {}).items():  # the training settings are in the sidebar of the views that use them
+        widget = at.sidebar.text_input(key=key) if key == "hidden" else at.sidebar.number_input(key=key)
+        widget.set_value(value)
+    return at.run()
 
 
 @pytest.fixture(scope="module")

@@ -88,6 +88,9 @@ def test_preset_link_trains_its_runs_and_overlays_them(monkeypatch, drain_queue)
     charts = at.get("vega_lite_chart")
     assert len(charts) == 2 and '"type": "log"' in charts[0].proto.spec  # the main chart and one zoom window
     assert len(at.dataframe[-1].value) == 4  # 2 curves x 2 splits
+    # the sidebar shows the figure's settings (its first run's), not the visitor's older ones: Train more trains them
+    assert at.text_input(key="hidden").value == "8" and at.selectbox(key="dataset").value == "digits"
+    assert at.selectbox(key="activation").value == "relu" and at.session_state["config"].steps == 40
 
 
 def test_the_train_pages_run_is_listed_and_kept_when_replaced():

@@ -60,7 +60,7 @@ def test_a_run_draws_the_plane_the_readouts_and_the_fig7_view(record):
 
 
 def test_random_direction_validation_loss_and_a_coarse_grid_from_the_address_bar(record):
-    at = _page({record.name: record}, {"ls_direction": "Random, per-neuron", "ls_seed": "5", "ls_split": "Validation",
+    at = _page({record.name: record}, {"ls_direction": "random", "ls_seed": "5", "ls_split": "validation",
                                        "ls_grid": "21", "ls_replay": "false"})
     assert not _errors(at)
     assert at.session_state["ls_direction"] == "random" and at.session_state["ls_grid"] == 21

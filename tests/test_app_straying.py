@@ -58,8 +58,9 @@ def test_fig11_preset_draws_random_walks():
 
 
 def test_convex_view_draws_and_states_the_condition_number():
-    at = _page("pages/straying.py", {"st_view": "Convex problem (Fig. 12)", "cx_dim": "2000"})
+    at = _page("pages/straying.py", {"st_view": "convex", "cx_dim": "2000"})
     assert at.number_input(key="cx_dim").value == 2000  # both read from the address bar
+    assert at.session_state["st_view"] == "convex"
     assert not _errors(at)
     assert any("ondition" in m.label for m in at.metric)
     assert at.get("vega_lite_chart")

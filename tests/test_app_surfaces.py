@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +40,34 @@ def _paths(at: AppTest) -> pd.DataFrame:
     return max(frames, key=len)
 
 
+def _title(at: AppTest) -> str:
+    """The map's title as the browser shows it: a plain string, or an expression reading the step from its data."""
+    chart = _chart(at, "paths")
+    title = json.loads(chart.proto.spec)["title"]
+    if isinstance(title, str):
+        return title
+    expr = title["text"]["expr"]
+    head = json.loads(expr[:expr.index('" + ') + 1])
+    name, column = re.search(r"data\('([^']+)'\)\[0\]\.(\w+)", expr).groups()
+    data = next(pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets if d.name == name)
+    return f"{head}{int(data[column].iloc[0]):,}"
+
+
+def _step_slider(at: AppTest):
+    return next(s for s in at.main.get("slider") if s.label == "Step")
+
+
+def _readout(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if "Hessian eigenvalues" in m.value)
+
+
+def _shown(at: AppTest) -> tuple[int, int, int]:
+    """The step of the slider, of the map's title and of the readouts."""
+    def step(text: str) -> int:
+        return int(re.search(r"at step ([\d,]+)", text).group(1).replace(",", ""))
+    return int(_step_slider(at).value), step(_title(at)), step(_readout(at))
+
+
 def test_defaults_race_three_optimizers_on_rosenbrock_and_read_out_the_point():
     at = _page()
     assert not _errors(at) and not at.warning
@@ -58,7 +87,49 @@ def test_scrubbing_the_step_cuts_the_paths():
     at.slider(key="sf_step").set_value(3).run()
     assert not _errors(at)
     assert _paths(at)["step"].max() == 3
-    assert "at step 3" in json.loads(_chart(at, "paths").proto.spec)["title"]
+    assert _title(at).endswith("paths at step 3")
+    assert _shown(at) == (3, 3, 3)
+
+
+def test_while_playing_the_slider_the_title_and_the_readouts_show_the_frame_being_drawn():
+    at = _page()  # Rosenbrock, 1,000 steps: 25 a frame
+    at.toggle(key="sf_play").set_value(True).run()  # at the end: starts over
+    assert not _errors(at)
+    assert _shown(at) == (25, 25, 25)
+    at.run()  # the next tick
+    assert _shown(at) == (50, 50, 50)
+    # A tick queued before the last frame reached the browser carries the slider's older value; the animation
+    # goes on from the frame drawn, not from it (it used to replay frames, the slider a frame behind the rest).
+    at.session_state["sf_step"] = 25
+    at.run()
+    assert _shown(at) == (75, 75, 75)
+    at.toggle(key="sf_play").set_value(False).run()  # pause: the slider stays at the frame on screen
+    assert _shown(at) == (75, 75, 75)
+    assert at.slider(key="sf_step").value == 75 and not at.slider(key="sf_step").disabled
+
+
+def test_playing_to_the_end_stops_there_and_play_starts_over():
+    at = _page({"sf_steps": "40"})
+    at.slider(key="sf_step").set_value(30).run()
+    at.toggle(key="sf_play").set_value(True).run()  # from the slider's step
+    assert _shown(at)[0] == 31
+    for _ in range(20):
+        if not at.toggle(key="sf_play").value:
+            break
+        at.run()
+    assert not at.toggle(key="sf_play").value and _shown(at) == (40, 40, 40)
+    at.toggle(key="sf_play").set_value(True).run()
+    assert _shown(at) == (1, 1, 1)
+
+
+def test_the_readouts_of_a_path_that_stopped_name_the_slider_step_and_where_it_stopped():
+    at = _page()
+    at.selectbox(key="sf_surface").select("saddle").run()
+    stopped = next(w.value for w in at.warning if "left the map" in w.value).split("**")[1]
+    at.selectbox(key="sf_readout").select(stopped).run()
+    slider, title, readout = _shown(at)
+    assert slider == title == readout == at.number_input(key="sf_steps").value
+    assert re.search(r"\(stopped at step \d+\)", _readout(at))
 
 
 def test_the_saddle_shows_newton_on_the_saddle_and_warns_about_paths_that_leave():

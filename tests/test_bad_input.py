@@ -88,7 +88,7 @@ def test_a_link_with_bad_settings_says_which_were_ignored(app_test_pages):
     at = AppTest.from_file(os.path.join(os.path.dirname(__file__), "..", "app.py"), default_timeout=60)
     for key, value in {"lr": "NaN", "steps": "-5", "dataset": "nope", "n_samples": "50"}.items():
         at.query_params[key] = value
-    at.run()
+    at.switch_page("pages/train.py").run()
     (warning,) = [w.value for w in at.warning if "could not use" in w.value]
     assert "`lr=NaN` was ignored: lr must be a finite number" in warning
     assert "`steps=-5` was ignored: steps must be >= 1" in warning
@@ -96,6 +96,14 @@ def test_a_link_with_bad_settings_says_which_were_ignored(app_test_pages):
     assert "`n_samples=50` was ignored: it is outside what the sidebar offers" in warning
     config = at.session_state["config"]
     assert config.lr == config_mod.DEFAULT.lr and config.dataset == "moons"
+
+
+def test_a_link_with_settings_to_a_page_without_them_says_they_were_not_used(app_test_pages):
+    at = AppTest.from_file(os.path.join(os.path.dirname(__file__), "..", "app.py"), default_timeout=60)
+    at.query_params["lr"], at.query_params["hidden"] = "0.1", "8"
+    at.switch_page("pages/surfaces.py").run()
+    (note,) = [w.value for w in at.sidebar.warning if "does not train" in w.value]
+    assert "`lr=0.1`" in note and "`hidden=8`" in note
 
 
 # ---- the CPU budget a visitor's processes size their threads from ---------------------------------------------------

@@ -145,7 +145,7 @@ def test_checkpoint_pair_uses_stored_checkpoints(two_seeds):
 @pytest.mark.parametrize("name", list(presets.PRESETS))
 def test_every_preset_is_consistent(name):
     p = presets.get(name)
-    assert p.page in ("train", "interpolation", "straying", "deep-linear") and p.caption.endswith(".")
+    assert p.page in ("train", "interpolation", "straying", "deep-linear", "minima") and p.caption.endswith(".")
     configs = p.configs()  # valid TrainConfigs
     if p.page == "train":  # the sidebar's widgets take the run's whole config
         assert len(configs) == 1 and set(p.view) == set(configs[0].to_dict())

@@ -73,7 +73,7 @@ def test_a_run_nobody_watches_pauses_itself(runs, monkeypatch):
 
 
 def test_the_server_caps_concurrent_runs(runs, monkeypatch):
-    monkeypatch.setattr(live_mod, "_slots", live_mod._CTX.BoundedSemaphore(1))
+    monkeypatch.setattr(live_mod, "_slots", live_mod.trainers.CONTEXT.BoundedSemaphore(1))
     first, second = runs(SMALL.replace(steps=10**6)), runs(SMALL.replace(steps=10**6, seed=1))
     first.start()
     with pytest.raises(CapacityError, match="limit"):
@@ -108,7 +108,7 @@ def test_hot_change_is_used_by_the_next_chunk(runs):
 
 
 def test_a_dead_worker_becomes_a_message_not_a_crash_and_frees_its_slot(runs, monkeypatch):
-    monkeypatch.setattr(live_mod, "_slots", live_mod._CTX.BoundedSemaphore(1))
+    monkeypatch.setattr(live_mod, "_slots", live_mod.trainers.CONTEXT.BoundedSemaphore(1))
     live = runs(SMALL.replace(steps=10**6))
     live.start()
     before = live.snapshot()

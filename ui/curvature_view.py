@@ -16,6 +16,7 @@ from core.model.optim import OPTIMIZERS
 from core.model.records import RunRecord, describe
 from core.probes import curvature, spectrum
 from core.train import compare
+from ui import sidebar
 from ui.downloads import chart_downloads, csv_download
 from ui.show import show_chart
 
@@ -165,15 +166,15 @@ def _draw_comparison(frame: pd.DataFrame, messages: dict, prefix: str) -> None:
     for name, message in messages.items():
         st.warning(f"**{name}** stopped early. {message}", icon=":material/warning:")
     left, right = st.columns(2)
-    loss = curvature_charts.compare_chart(frame, "train_loss", "Training loss", "training loss J(θ) (log scale)")
-    grad = curvature_charts.compare_chart(frame, "grad_norm", "Gradient norm at θ", "‖∇J(θ)‖₂ (log scale)")
+    loss = curvature_charts.compare_chart(frame, "train_loss", "Training loss (log scale)", "J(θ)")
+    grad = curvature_charts.compare_chart(frame, "grad_norm", "Gradient norm at θ (log scale)", "‖∇J(θ)‖₂")
     with left:
         show_chart(loss, key=f"{prefix}_loss")
     with right:
         show_chart(grad, key=f"{prefix}_grad")
     if frame["index"].notna().any():
-        index = curvature_charts.compare_chart(frame, "index", "Index of the Hessian at θ",
-                                               "index (share negative)", log_y=False)
+        index = curvature_charts.compare_chart(frame, "index", "Index of the Hessian at θ", "share negative",
+                                               log_y=False)
         left, right = st.columns(2)
         with left:
             show_chart(index, key=f"{prefix}_index")
@@ -195,7 +196,8 @@ def _run_comparison(config: TrainConfig, settings: dict[str, dict], key: tuple, 
     _draw_comparison(*st.session_state[CACHE][key], prefix)
 
 
-def optimizers_section(config: TrainConfig | None) -> None:
+def optimizers_section() -> None:
+    config = sidebar.settings()  # the sidebar's network and data
     if config is None:
         st.info("Fix the sidebar's settings first.", icon=":material/info:")
         return

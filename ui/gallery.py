@@ -8,7 +8,8 @@ from core.presets import PRESETS
 from ui import page_file
 
 PAGES = {name: page_file(stem) for name, stem in (("train", "train"), ("interpolation", "interpolation"),
-                                                    ("straying", "straying"), ("deep-linear", "deep_linear"))}
+                                                    ("straying", "straying"), ("deep-linear", "deep_linear"),
+                                                    ("minima", "minima"))}
 COLUMNS = 3
 
 

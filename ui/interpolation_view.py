@@ -38,7 +38,9 @@ def _valid_choice(key: str, options: list) -> None:
 def endpoint_pairs(records: dict, wanted: list[str] | None) -> list[endpoints.Endpoints]:
     """The endpoint controls; returns the pairs to draw (empty when the choice is incomplete, with a hint)."""
     names = list(records)
-    mode = st.radio("Endpoints", list(MODES), format_func=MODES.get, key="ip_mode", horizontal=True, **URL)
+    # The keys are the options, their labels the captions: a bound widget's URL holds what it shows (its
+    # format_func's label, if it had one), and ?ip_mode=final-final is a link a lecturer can type.
+    mode = st.radio("Endpoints", list(MODES), captions=list(MODES.values()), key="ip_mode", horizontal=True, **URL)
     if mode == "init-final":
         if wanted:
             st.session_state["ip_runs"] = wanted

@@ -16,7 +16,9 @@ from ui.show import show_chart
 
 URL = {"bind": "query-params"}
 CACHE, CACHE_SIZE = "ls_cache", 6
-DIRECTIONS = {"pca": "PCA of the trajectory", "random": "Random, per-neuron"}  # labels are what the URL holds
+# Chart titles' words for the keys. The keys themselves are the options: a bound widget's URL holds what it shows
+# (a format_func's label, if it had one), and ?ls_direction=random reads better than the label.
+DIRECTIONS = {"pca": "PCA of the trajectory", "random": "Random, per-neuron"}
 SPLITS = {"train": "Train", "validation": "Validation"}
 GRIDS = [21, 31, 41, 61, 81, 101]
 
@@ -29,17 +31,17 @@ def settings(records: dict) -> dict:
     top = st.columns([2, 3, 1])
     name = top[0].selectbox("Run", names, key="ls_run")
     direction = top[1].segmented_control(
-        "Second direction", list(DIRECTIONS), format_func=DIRECTIONS.get, default="pca", required=True,
-        key="ls_direction", help="The plane always holds θ_i and θ_f. Its second direction is either the one the "
-        "trajectory strays along most (PCA of θ_t − θ_i off the line), or a seeded random direction whose rows "
+        "Second direction", list(DIRECTIONS), default="pca", required=True, key="ls_direction",
+        help="The plane always holds θ_i and θ_f. Its second direction is either **pca**, the one the trajectory "
+        "strays along most (PCA of θ_t − θ_i off the line), or **random**, a seeded random direction whose rows "
         "match the norms of θ_f's rows (Li et al. 2018). Both are made orthogonal to θ_f − θ_i.", **URL)
     seed = top[2].number_input("Seed", 0, 2**31 - 1, 0, key="ls_seed", disabled=direction != "random",
                                help="Seed of the random direction.", **URL)
     row = st.columns(5)
     grid = row[0].select_slider("Grid (points a side)", GRIDS, value=41, key="ls_grid", **URL,
                                 help="Resolution of the loss grid; 41 x 41 takes a few seconds for a digits MLP.")
-    split = row[1].segmented_control("Loss", list(SPLITS), format_func=SPLITS.get, default="train", required=True,
-                                     key="ls_split", **URL)
+    split = row[1].segmented_control("Loss", list(SPLITS), default="train", required=True, key="ls_split", **URL,
+                                     help="The loss on the training split or on the validation split.")
     margin = row[2].slider("Margin", 0.0, 1.0, 0.25, 0.05, key="ls_margin", **URL,
                            help="Room around θ_i, θ_f and the path, as a share of ‖θ_f − θ_i‖.")
     threshold = row[3].slider("Dash the path beyond", 0.01, 0.5, 0.1, 0.01, key="ls_threshold", format="%.2f",

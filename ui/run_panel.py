@@ -8,6 +8,7 @@ import streamlit as st
 from core import presets
 from core.model.config import MAX_SEED
 from ui import claims_view, runs
+from ui.sidebar import settings, widget_values
 
 POLL = 0.5  # seconds between queue checks while runs train
 
@@ -49,27 +50,18 @@ def apply_preset(page: str) -> None:
     if preset.page != page:
         st.error(f"Preset {name} belongs on the {preset.page} page.", icon=":material/error:")
         return
-    if page == "train":  # preset_sidebar() gave the sidebar the preset's settings: train them on the page's run
+    for key, value in preset.view.items():  # before the page draws its widgets (and settings())
+        st.session_state[key] = value
+    if page == "train":  # the view holds the sidebar's settings: train them on the page's run
         st.session_state["train_autostart"] = True
-    else:
-        for key, value in preset.view.items():
+    elif preset.runs:  # the sidebar shows (and "Train more" trains) the settings of the figure's first run
+        for key, value in widget_values(preset.configs()[0]).items():
             st.session_state[key] = value
-    if page != "train" and preset.runs:
         names = runs.enqueue(preset.configs())
         st.session_state[f"{page}_wanted"] = names
         st.session_state["preset_runs"] = names
     st.session_state["preset_shown"] = preset
     st.rerun()
-
-
-def preset_sidebar() -> None:
-    """Before the sidebar is drawn: a Train-page preset in the URL sets the sidebar's widgets to its settings (the
-    sidebar's widgets cannot change once drawn in a script run)."""
-    name = st.query_params.get("preset", "")
-    preset = presets.PRESETS.get(name)
-    if preset is not None and preset.page == "train" and st.session_state.get("preset_applied") != name:
-        for key, value in preset.view.items():
-            st.session_state[key] = value
 
 
 def shown_preset(page: str) -> presets.Preset | None:
@@ -132,8 +124,9 @@ def train_more(config) -> None:
         st.rerun()
 
 
-def panel(config) -> dict:
-    """The whole runs panel; returns the available runs by name."""
+def panel() -> dict:
+    """The whole runs panel, with the training settings in the sidebar; returns the available runs by name."""
+    config = settings()
     queue_status()
     records = runs.available()
     with st.expander(f"This session's runs ({len(records)})", expanded=not records, icon=":material/list:"):

@@ -7,6 +7,7 @@ time in worker processes (core.train.live), advanced by whichever page is open; 
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import streamlit as st
 import torch
@@ -16,6 +17,7 @@ from core.model.records import RunRecord, describe, short_name
 from core.train.live import CapacityError, LiveRun
 
 RECORDS, QUEUE, COUNTER, LIVE_NAME = "run_records", "run_queue", "run_counter", "live_run_name"
+RETIRING = "retiring_runs"  # (thread, [record]) of replaced Train-page runs being archived
 MAX_RECORDS = 12  # kept runs per session (each holds at most 17 checkpoints)
 
 
@@ -39,15 +41,35 @@ def keep(record: RunRecord) -> None:
         records.pop(next(iter(records)))
 
 
-def archive(live: LiveRun) -> None:
-    """Keep the Train page's run (when it took a step) before it is replaced."""
-    name = st.session_state.get(LIVE_NAME)
+def _archive(live: LiveRun, name: str | None, box: list) -> None:
+    """Put the record of a replaced Train-page run (when it took a step) into `box`, then end its worker."""
     try:
         if name and live.touch().step > 0:
             record = live.record(name)
-            keep(dataclasses.replace(record, status="paused") if record.status == "running" else record)
+            box.append(dataclasses.replace(record, status="paused") if record.status == "running" else record)
     except ValueError:  # its worker is gone; nothing to keep
         pass
+    finally:
+        live.close()
+
+
+def retire(live: LiveRun, name: str | None, wait: bool = False) -> None:
+    """Keep the Train page's run before it is replaced, in a thread: fetching its record and ending its worker
+    wait for the worker's training chunk, and a Reset should not (unless `wait`). available() collects it."""
+    box: list[RunRecord] = []
+    thread = threading.Thread(target=_archive, args=(live, name, box), name="retire-run", daemon=True)
+    thread.start()
+    if wait:
+        thread.join(30)
+    st.session_state.setdefault(RETIRING, []).append((thread, box))
+
+
+def _collect_retired() -> None:
+    """Keep the records of retired runs (waiting for threads still at work)."""
+    for thread, box in st.session_state.pop(RETIRING, []):
+        thread.join(30)
+        for record in box:
+            keep(record)
 
 
 def train_page_record() -> RunRecord | None:
@@ -86,6 +108,7 @@ def train_page_view() -> RunRecord | None:
 
 def available() -> dict[str, RunRecord]:
     """Every run a page can use: the Train page's run first (if it has steps), then the kept ones, newest first."""
+    _collect_retired()
     out = {}
     live = train_page_record()
     if live is not None:
@@ -145,9 +168,12 @@ def queue_progress() -> tuple[float, str] | None:
     if not queue:
         return None
     job = queue[0]
-    step = job["live"].touch().step if job["live"] is not None else 0
+    status = job["live"].touch() if job["live"] is not None else None
     total = job["config"].steps
     more = f" (then {len(queue) - 1} more)" if len(queue) > 1 else ""
+    if status is not None and status.status == "waiting":
+        return 0.0, f"{job['name']}: {status.message}{more}"
+    step = status.step if status is not None else 0
     return min(step / total, 1.0), f"Training {job['name']}: step {step:,} of {total:,}{more}"
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from core.model.config import HOT_FIELDS, TrainConfig
-from core.train.live import LiveRun
+from core.train import trainers
+from core.train.live import CapacityError, LiveRun
 from ui import runs
+from ui.sidebar import config_from_widgets
 
 KEY = "live_run"
+NOTICES, REQUESTS, BATCH = "train_notices", "train_requests", "train_batch"
 
 
 def current() -> LiveRun | None:
@@ -37,26 +40,75 @@ def describe_change(name: str, value) -> str:
     return f"{name} = {value:g}"
 
 
-def new_run(config: TrainConfig) -> LiveRun | None:
-    """Replace this session's run with a fresh one at step 0. If that is impossible, say why and keep the
-    old run (returned, or None when there was none)."""
-    old = current()
+def new_run(config: TrainConfig) -> LiveRun:
+    """Replace this session's run with a fresh one at step 0; a ValueError (the old run stays unless the server
+    was full) when impossible. The old run is kept for the other pages and its worker ended in the background
+    (runs.retire)."""
+    old, name = current(), st.session_state.get(runs.LIVE_NAME)
+    full = old is not None and trainers.counts()[0] >= trainers.MAX_PROCESSES
+    if full:  # its process goes first, to the new run
+        runs.retire(old, name, wait=True)
     try:
         live = LiveRun(config)
-    except ValueError as exc:
-        st.error(str(exc), icon=":material/error:")
-        return old
-    if old is not None:
-        runs.archive(old)  # the Interpolation and Straying pages can still use it
-        old.close()
+    except ValueError:
+        if full:
+            st.session_state.pop(KEY, None)  # retired already: no run rather than a closed one
+        raise
+    if old is not None and not full:
+        runs.retire(old, name)
     st.session_state[KEY] = live
     st.session_state[runs.LIVE_NAME] = runs.next_name(config)
     return live
 
 
-def start(live: LiveRun) -> None:
-    """Start training, explaining a refusal (server busy) instead of failing."""
+ORDER = {"reset": 0, "step": 1, "train": 2, "pause": 3}  # clicks that arrive in one rerun: the order they mean
+
+
+def request(action: str) -> None:
+    """The on_click callback of the Train page's buttons (train, pause, step, reset): queue the action. Callbacks
+    run before the page is drawn and are never cut short by a later click, so no click is lost; the page carries
+    the queue out in order (perform()), after it has shown that it is working. Clicks that Streamlit merges into
+    one rerun come without their order: Reset goes before Train ("start again"), and Pause last."""
+    batch = st.session_state.get(BATCH, 0)
+    st.session_state.setdefault(REQUESTS, []).append((batch, ORDER[action], action))
+    st.session_state[REQUESTS].sort()
+
+
+def pending() -> list[str]:
+    return [action for _, _, action in st.session_state.get(REQUESTS, [])]
+
+
+def perform() -> None:
+    """Carry out the queued actions in order. Each leaves the queue before it starts: a click during the work
+    interrupts the page only between actions (at its next element), and the next page run goes on with the rest."""
+    queue = st.session_state.get(REQUESTS, [])
+    st.session_state[BATCH] = st.session_state.get(BATCH, 0) + 1  # later clicks come after these
+    while queue:
+        act(queue.pop(0)[2])
+
+
+def act(action: str) -> None:
+    """Train, pause, step or reset this session's run, with the sidebar's settings as they are now. What went wrong
+    is kept for the page to show (notices())."""
+    config, live = config_from_widgets(), current()
+    if config is None:  # the sidebar says what is wrong with its settings
+        return
     try:
-        live.start()
-    except ValueError as exc:
-        st.warning(str(exc))
+        if action == "reset" or (action in ("train", "step") and (live is None or structural_changes(live,
+                                                                                                     config))):
+            live = new_run(config)
+        if action == "train":
+            live.start()
+        elif action == "pause" and live is not None:
+            live.pause()
+        elif action == "step":
+            live.step_once()
+    except CapacityError as exc:  # the server's training slots are full
+        st.session_state.setdefault(NOTICES, []).append(("warning", str(exc)))
+    except ValueError as exc:  # a refused config (e.g. Newton on too many parameters)
+        st.session_state.setdefault(NOTICES, []).append(("error", str(exc)))
+
+
+def notices() -> list[tuple[str, str]]:
+    """What the last clicks could not do, as (kind, message), once."""
+    return st.session_state.pop(NOTICES, [])

@@ -1,36 +1,51 @@
-"""Drawing Altair charts so that a live redraw swaps the data instead of rebuilding the chart."""
+"""Drawing Altair charts so that a live redraw is cheap and swaps the data instead of rebuilding the chart."""
 
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
+import pandas as pd
 import streamlit as st
 
 from ui import presenter
 
+_PARTS = ("layer", "hconcat", "vconcat", "concat")  # the ways our charts nest others
 
-def _renamed(node, names: dict[str, str]):
-    """The spec with every {"name": old} data reference replaced by its stable name."""
-    if isinstance(node, dict):
-        if set(node) == {"name"} and node["name"] in names:
-            return {"name": names[node["name"]]}
-        return {k: _renamed(v, names) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_renamed(v, names) for v in node]
-    return node
+
+def _named(chart, frames: dict[str, pd.DataFrame]):
+    """A shallow copy of `chart` whose data frames are references to named datasets, collected into `frames` and
+    named by position (playground_0, ...; not data_N, which Vega-Lite uses). The same frame object gets one name."""
+    out = chart.copy(deep=False)
+    data = chart["data"] if "data" in chart._kwds else alt.Undefined
+    if isinstance(data, pd.DataFrame):
+        name = next((n for n, f in frames.items() if f is data), None)
+        if name is None:
+            name = f"playground_{len(frames)}"
+            frames[name] = data
+        out["data"] = alt.NamedData(name=name)
+    for part in _PARTS:
+        if part in chart._kwds and chart[part] is not alt.Undefined:
+            out[part] = [_named(child, frames) for child in chart[part]]
+    return out
+
+
+def _finite(frame: pd.DataFrame) -> pd.DataFrame:
+    """±inf as missing, as Altair's own conversion does (a diverged run's loss would otherwise draw at infinity)."""
+    floats = frame.select_dtypes("float")
+    return frame.replace([np.inf, -np.inf], np.nan) if np.isinf(floats.to_numpy()).any() else frame
 
 
 def stable_spec(chart: alt.TopLevelMixin) -> dict:
-    """chart.to_dict() with its datasets named by position (playground_0, ...), not by content hash.
+    """chart.to_dict() with its data frames passed as named datasets, named by position, not by content.
 
-    Streamlit's frontend re-embeds a chart whose spec changed, but only replaces the data of one whose spec
-    is the same. Altair names datasets by a hash of their content, so every redraw would look like a new
-    chart. The specs are validated by the chart tests, so validation is skipped here (it costs most of the time).
+    Streamlit's frontend re-embeds a chart whose spec changed, but only replaces the data of one whose spec is the
+    same. Altair names datasets by a hash of their content, so every redraw would look like a new chart. The frames
+    stay frames (Streamlit sends them as Arrow) instead of going through Altair's JSON records, and validation is
+    skipped (the chart tests validate the specs): together most of the time of a redraw.
     """
-    spec = chart.to_dict(validate=False)
-    datasets = spec.pop("datasets", {})
-    names = {old: f"playground_{i}" for i, old in enumerate(datasets)}  # not data_N: Vega-Lite uses those
-    spec = _renamed(spec, names)
-    spec["datasets"] = {names[old]: values for old, values in datasets.items()}
+    frames: dict[str, pd.DataFrame] = {}
+    spec = _named(chart, frames).to_dict(validate=False)
+    spec["datasets"] = {name: _finite(frame) for name, frame in frames.items()}
     return spec
 
 

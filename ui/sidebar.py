@@ -12,6 +12,7 @@ from core.model.optim import OPTIMIZERS
 
 D = cfg.DEFAULT
 URL = {"bind": "query-params"}  # widget key = config field = URL parameter; defaults stay out of the URL
+KEPT = "settings_kept"  # the widgets' values, kept while a page that does not show them is open
 
 
 def _data_ui() -> dict:
@@ -85,6 +86,14 @@ def _optimizer_ui() -> dict:
     return v
 
 
+def unused_link_settings() -> None:
+    """On a page that does not train: name the link's training settings, which it does not use."""
+    fields = [f"`{k}={st.query_params[k]}`" for k in st.query_params if k in cfg.FIELD_TYPES]
+    if fields:
+        st.warning(f"This page does not train runs, so the link's settings {', '.join(fields)} were not used. "
+                   "Open the link on the **Train** page to train with them.", icon=":material/link_off:")
+
+
 def ignored_url_fields(url: dict, config: cfg.TrainConfig | None) -> list[str]:
     """A sentence for each config field of the link that the sidebar could not take, saying why."""
     problems = []
@@ -99,6 +108,36 @@ def ignored_url_fields(url: dict, config: cfg.TrainConfig | None) -> list[str]:
         if config is not None and getattr(config, name) != wanted:
             problems.append(f"`{name}={raw}` was ignored: it is outside what the sidebar offers for that setting.")
     return problems
+
+
+def widget_values(config: cfg.TrainConfig) -> dict:
+    """The sidebar's widget values (key -> value) that describe `config`."""
+    values = config.to_dict()
+    values["hidden"] = ",".join(map(str, config.hidden))
+    return values
+
+
+def settings() -> cfg.TrainConfig | None:
+    """The training settings in the sidebar, on the pages they act on; returns the config they describe (None after
+    saying what is wrong). Streamlit forgets a widget's value (and its URL parameter) while a page does not draw it,
+    so the values are kept aside and put back here."""
+    for key, value in st.session_state.get(KEPT, {}).items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+    config = config_ui()
+    st.session_state["config"] = config
+    st.session_state[KEPT] = {k: st.session_state[k] for k in cfg.FIELD_TYPES if k in st.session_state}
+    return config
+
+
+def config_from_widgets() -> cfg.TrainConfig | None:
+    """The config the sidebar's widgets hold now, or None when they do not make one. In a button's callback, which
+    runs before the sidebar is drawn again, this already includes a setting changed together with the click."""
+    values = {k: st.session_state[k] for k in cfg.FIELD_TYPES if k in st.session_state}
+    try:
+        return cfg.from_dict(values) if values else None
+    except ValueError:
+        return None
 
 
 def config_ui() -> cfg.TrainConfig | None:

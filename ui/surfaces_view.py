@@ -1,4 +1,5 @@
-"""The Surfaces page's sections: the surface picker, the race with its animation and readouts, random restarts.
+"""The Surfaces page's sections: the surface picker, the race with its animation and readouts (random restarts:
+ui.surface_restarts).
 
 Widget keys start with sf_. The surface, start, steps, noise and seed are bound to the URL; the optimizer table
 (one per surface, so each keeps its own edits) is not.
@@ -6,7 +7,9 @@ Widget keys start with sf_. The surface, start, steps, noise and seed are bound 
 
 from __future__ import annotations
 
+import json
 import math
+import time
 
 import pandas as pd
 import streamlit as st
@@ -25,6 +28,9 @@ TICK = 0.25  # seconds between animation frames
 FRAMES = 40  # an animation plays the race in about this many frames (a frame takes about 0.4 s to draw)
 EXTRA_ROWS = {"cliff": [("sgd, clipped", "sgd", 1.0)]}  # (name, kind, clip norm) raced beside the defaults
 ERROR = {"icon": ":material/error:"}
+FLUSH = 0.05  # seconds a frame waits after drawing, so that all of it reaches the browser (see _animation)
+SHOWN = "sf_shown"  # session state: the step of the frame on screen, the one the slider, title and readouts show
+PLAYED = "sf_played"  # session state: whether the last full run was playing (to tell Play and Pause presses)
 
 
 def surface_ui() -> sf.Surface | None:
@@ -104,11 +110,16 @@ def runners_from(table: pd.DataFrame, surface: sf.Surface) -> list[rc.Runner]:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _grid(name: str, condition: float, angle: float) -> pd.DataFrame:
+def surface_grid(name: str, condition: float, angle: float) -> pd.DataFrame:
     return sf.grid(sf.make(name, condition, angle))
 
 
-def _params() -> tuple[float, float]:
+def grid_for(surface: sf.Surface) -> pd.DataFrame:
+    """The surface's value grid at the page's condition and angle."""
+    return surface_grid(surface.name, *surface_params())
+
+
+def surface_params() -> tuple[float, float]:
     return float(st.session_state.get("sf_condition", 10.0)), float(st.session_state.get("sf_angle", 30.0))
 
 
@@ -119,15 +130,41 @@ def _race(name: str, condition: float, angle: float, runners: tuple, start: tupl
     return frame, dict(frame.attrs["stopped"])
 
 
-@st.cache_data(show_spinner="Running every restart…", max_entries=16)
-def _restarts(name: str, condition: float, angle: float, runner: rc.Runner, n: int, steps: int,
-              seed: int) -> pd.DataFrame:
-    return rc.restarts(sf.make(name, condition, angle), runner, n, steps, seed)
+def play_step(shown: int, steps: int) -> int:
+    """The step of the animation's next frame after the frame at `shown`: about FRAMES frames in all, then `steps`."""
+    return min(steps, max(0, shown) + max(1, steps // FRAMES))
 
 
-def _start_on_play() -> None:
-    if st.session_state.get("sf_play") and st.session_state.get("sf_step", 0) >= st.session_state.get("sf_steps", 0):
-        st.session_state["sf_step"] = 0  # Play at the end starts over
+def _clamped(step, steps: int) -> int:
+    return min(steps, max(0, int(step)))
+
+
+def _play_or_pause(playing: bool, steps: int) -> None:
+    """On a full run: Play starts from the slider's step (from 0 at its end); Pause, and the end of the animation,
+    leave the slider at the frame on screen."""
+    was = st.session_state.get(PLAYED, False)
+    st.session_state[PLAYED] = playing
+    if playing and not was:
+        start = _clamped(st.session_state.get("sf_step", steps), steps)
+        st.session_state[SHOWN] = 0 if start >= steps else start  # Play at the end starts over
+    elif was and not playing:
+        st.session_state["sf_step"] = _clamped(st.session_state.get(SHOWN, steps), steps)
+
+
+def current_step(playing: bool, steps: int) -> int:
+    """The step of the frame to draw, kept in session state under SHOWN: the one number that the slider, the map's
+    title, f's rule and the readouts all read.
+
+    While playing it advances from the last frame drawn; the slider only shows it (a disabled slider with a key per
+    frame). It never counts from a slider value that the browser sent: ticks come faster than a frame is drawn, so
+    a queued tick carries the value the browser had before the last frame arrived. When not playing it is the
+    slider sf_step (a scrub), which ticks queued while playing do not carry."""
+    if playing:
+        step = play_step(int(st.session_state.get(SHOWN, 0)), steps)
+    else:
+        step = _clamped(st.session_state.get("sf_step", steps), steps)
+    st.session_state[SHOWN] = step
+    return step
 
 
 def race_section(surface: sf.Surface) -> None:
@@ -158,7 +195,7 @@ def race_section(surface: sf.Surface) -> None:
                                "clip": st.column_config.NumberColumn("clip", min_value=0.0, format="%g")})
     try:
         runners = runners_from(table, surface)
-        frame, stopped = _race(surface.name, *_params(), tuple(runners), (float(x), float(y)), int(steps),
+        frame, stopped = _race(surface.name, *surface_params(), tuple(runners), (float(x), float(y)), int(steps),
                                float(noise), int(seed))
     except ValueError as exc:
         st.error(f"Fix this setting: {exc}", **ERROR)
@@ -166,49 +203,85 @@ def race_section(surface: sf.Surface) -> None:
     for name, reason in stopped.items():
         st.warning(f"**{name}** {reason}.", icon=":material/warning:")
     _animation(surface, frame, (float(x), float(y)), int(steps))
-    chart = sc.race_chart(surface, _grid(surface.name, *_params()), frame, start=(float(x), float(y)),
+    chart = sc.race_chart(surface, grid_for(surface), frame, start=(float(x), float(y)),
                           marks=lm.landmarks(surface))
     a, b = st.columns(2)
     with a:
         chart_downloads(chart, f"surface_{surface.name}", key="sf_dl")
     with b:
         csv_download(frame, "Paths (CSV)", f"path_{surface.name}", "sf_csv")
-        grid, marks, start = _grid(surface.name, *_params()), lm.landmarks(surface), (float(x), float(y))
+        grid, marks, start = grid_for(surface), lm.landmarks(surface), (float(x), float(y))
         gif_download(lambda: [sc.race_chart(surface, grid, frame, s, start, marks=marks)
                               for s in export.frame_steps(int(frame["step"].max()))],
                      f"race_{surface.name}", key="sf_gif", label="Animated GIF (the race)")
 
 
 def _animation(surface: sf.Surface, frame: pd.DataFrame, start, steps: int) -> None:
-    """Play / pause and the step slider; the map, f against step and the readouts at that step."""
+    """Play / pause and the step slider; the map, f against step and the readouts at that step.
+
+    While playing, a tick reruns the fragment every TICK seconds, and a frame takes longer than that to draw, so the
+    ticks queue. Each frame computes everything first, sends it in one burst and waits FLUSH seconds: a fragment
+    run that starts drops what the previous run had not yet sent, which would leave the slider, the map and the
+    readouts at different frames."""
     if st.session_state.pop("sf_stop_play", False):
         st.session_state["sf_play"] = False
     if st.session_state.get("sf_step", steps) > steps or "sf_step" not in st.session_state:
         st.session_state["sf_step"] = steps
-    playing = st.toggle("Play", key="sf_play", on_change=_start_on_play, help="Animate the race step by step.")
+    playing = st.toggle("Play", key="sf_play", help="Animate the race step by step.")
+    _play_or_pause(playing, steps)
 
     @st.fragment(run_every=TICK if playing else None)
     def _frame() -> None:
-        if playing:
-            step = min(steps, st.session_state.get("sf_step", 0) + max(1, steps // FRAMES))
-            st.session_state["sf_step"] = step
-        step = st.slider("Step", 0, steps, key="sf_step")
+        if st.session_state.get("sf_play") != playing:  # a tick queued before Play or Pause carries the old value:
+            st.session_state["sf_play"] = playing  # Play is outside this fragment, so only a full run changes it
+        step = current_step(playing, steps)
+        names = list(dict.fromkeys(frame["optimizer"]))
+        if st.session_state.get("sf_readout") not in names:
+            st.session_state.pop("sf_readout", None)
+        readout = readout_text(surface, frame, step, st.session_state.get("sf_readout", names[0]))
+        race_map = live_title(drawn_spec(sc.race_chart(surface, grid_for(surface), frame, step, start,
+                                                       selectable=True, marks=lm.landmarks(surface))), surface)
+        loss = drawn_spec(sc.loss_chart(frame, step))
+        # The containers are laid out first and filled in the order the browser is slowest to show them: the map
+        # (its title), the readouts, the slider, then what carries no step number.
+        top = st.container()
         left, right = st.columns([3, 2])
-        with left:
-            chart = sc.race_chart(surface, _grid(surface.name, *_params()), frame, step, start, selectable=True,
-                                  marks=lm.landmarks(surface))
-            event = st.vega_lite_chart(drawn_spec(chart), on_select="rerun", key="sf_map", width="stretch")
-            st.caption("◇ minimum, ✚ saddle, △ maximum, ○ start, ● where each optimizer is at this step. "
-                       "Click a cell (off the paths) to start there.")
-            _take_click(event)
-        with right:
-            st.vega_lite_chart(drawn_spec(sc.loss_chart(frame, step)), key="sf_loss", width="stretch")
-            _readouts(surface, frame, step)
-        if playing and step >= steps:
-            st.session_state["sf_stop_play"] = True
-            st.rerun(scope="app")
+        map_box, loss_box, pick_box, readout_box = left.container(), *(right.container() for _ in range(3))
+        event = map_box.vega_lite_chart(race_map, on_select="rerun", key="sf_map", width="stretch")
+        readout_box.markdown(readout, help="A critical point has ‖∇f‖ ≤ 1e-5; its kind follows the signs of the "
+                                           "Hessian's eigenvalues (a zero one makes it degenerate).")
+        if playing:
+            # a new slider for each frame: one the browser mounts shows its value at once, while a value set on a
+            # mounted slider lands a few repaints later
+            top.slider("Step", 0, steps, step, key=f"sf_step_playing_{step}", disabled=True,
+                       help="Pause to pick a step.")
+        else:
+            top.slider("Step", 0, steps, key="sf_step", help="Drag to any step; Play animates from here.")
+        loss_box.vega_lite_chart(loss, key="sf_loss", width="stretch")
+        pick_box.selectbox("Readouts at the current point of", names, key="sf_readout")
+        left.caption("◇ minimum, ✚ saddle, △ maximum, ○ start, ● where each optimizer is at this step. "
+                     "Click a cell (off the paths) to start there.")
+        _take_click(event)
+        if playing:
+            time.sleep(FLUSH)
+            if step >= steps:
+                st.session_state["sf_stop_play"] = True
+                st.rerun(scope="app")
 
     _frame()
+
+
+def live_title(spec: dict, surface: sf.Surface) -> dict:
+    """The map's drawn spec with its title read from its own data (the column sc.SHOWN of the current points).
+
+    The title's step then comes from the same frame as the points, and the spec is the same from frame to frame, so
+    the browser swaps the data in one redraw instead of rebuilding the chart, which lands after the slider and the
+    readouts. Exports keep race_chart's plain title."""
+    name = next(n for n, f in spec["datasets"].items() if sc.SHOWN in f.columns)
+    rows = f"data('{name}')"
+    text = (f"{json.dumps(f'{surface.title}: paths at step ', ensure_ascii=False)} + "
+            f"(length({rows}) ? format({rows}[0].{sc.SHOWN}, ',') : '')")
+    return {**spec, "title": {"text": {"expr": text}}}
 
 
 def _take_click(event) -> None:
@@ -223,66 +296,16 @@ def _take_click(event) -> None:
         st.rerun(scope="app")
 
 
-def _readouts(surface: sf.Surface, frame: pd.DataFrame, step: int) -> None:
-    names = list(dict.fromkeys(frame["optimizer"]))
-    if st.session_state.get("sf_readout") not in names:
-        st.session_state.pop("sf_readout", None)
-    name = st.selectbox("Readouts at the current point of", names, key="sf_readout")
+def readout_text(surface: sf.Surface, frame: pd.DataFrame, step: int, name: str) -> str:
+    """Markdown: where optimizer `name` is at `step` (where it stopped, if it stopped before), f, ∇f and the
+    Hessian's eigenvalues there. It names `step` itself, as the slider and the map's title do."""
     row = rc.at_step(frame, step).set_index("optimizer").loc[name]
     r = lm.readout(surface, (row["x"], row["y"]))
     shape = r.kind if r.critical else {"minimum": "convex (bowl)", "maximum": "concave (cap)", "saddle": "saddle",
                                        "degenerate": "flat in one direction"}[r.kind]
     what = f"a **{shape}**" if r.critical else f"not a critical point; the surface curves like a **{shape}** here"
-    st.markdown(f"""**{name}** at step {int(row['step']):,}: ({row['x']:.4g}, {row['y']:.4g}), f = {row['f']:.4g}
+    stopped = f" (stopped at step {int(row['step']):,})" if int(row["step"]) < step else ""
+    return f"""**{name}** at step {step:,}{stopped}: ({row['x']:.4g}, {row['y']:.4g}), f = {row['f']:.4g}
 - gradient ∇f = ({r.grad[0]:.4g}, {r.grad[1]:.4g}), ‖∇f‖ = {r.grad_norm:.3g}
 - Hessian eigenvalues λ₁ = {r.eigenvalues[0]:.4g}, λ₂ = {r.eigenvalues[1]:.4g}
-- {what}""", help="A critical point has ‖∇f‖ ≤ 1e-5; its kind follows the signs of the Hessian's eigenvalues "
-                   "(a zero one makes it degenerate).")
-
-
-def restarts_section(surface: sf.Surface) -> None:
-    """N random starts with one optimizer: where each ends, and the histogram of final values."""
-    if surface.name not in sf.MULTI_MINIMA:
-        st.info("Random restarts tell most on surfaces with several minima: Rastrigin and Himmelblau.",
-                icon=":material/info:")
-    c = st.columns(6)
-    kind = c[0].selectbox("Optimizer", list(OPTIMIZERS), key="sf_r_kind", **URL)
-    hp = rc.default_hp(surface, kind)
-    lr = c[1].number_input("lr", 0.0, 100.0, hp.lr, format="%g", key=f"sf_r_lr_{surface.name}_{kind}")
-    momentum = c[2].number_input("momentum", 0.0, 0.999, hp.momentum, 0.05, key=f"sf_r_mom_{kind}")
-    n = c[3].number_input("Starts N", 1, rc.MAX_RESTARTS, 50, 10, key="sf_r_n", **URL)
-    steps = c[4].number_input("Steps", 1, 2000, surface.steps, 50, key=f"sf_r_steps_{surface.name}")
-    seed = c[5].number_input("Seed", 0, 10**6, 0, key="sf_r_seed", **URL)
-    try:
-        runner = rc.Runner(kind, kind, hp._replace(lr=float(lr), momentum=float(momentum)))
-        ends = _restarts(surface.name, *_params(), runner, int(n), int(steps), int(seed))
-    except ValueError as exc:
-        st.error(f"Fix this setting: {exc}", **ERROR)
-        return
-    _restart_metrics(surface, ends)
-    left, right = st.columns([3, 2])
-    chart = sc.restarts_chart(surface, _grid(surface.name, *_params()), ends, marks=lm.landmarks(surface))
-    hist = sc.final_values_chart(ends)
-    with left:
-        st.vega_lite_chart(drawn_spec(chart), key="sf_r_map", width="stretch")
-        st.caption("○ a random start, ● where it ended (colour: the known minimum it reached), ◇ known minima, "
-                   "✚ saddles, △ maxima.")
-        chart_downloads(chart, f"restarts_{surface.name}", key="sf_r_dl")
-    with right:
-        st.vega_lite_chart(drawn_spec(hist), key="sf_r_hist", width="stretch")
-        chart_downloads(hist, f"restarts_final_{surface.name}", key="sf_r_hist_dl")
-        counts = ends.groupby("end").size().rename("restarts").reset_index()
-        st.dataframe(counts, hide_index=True, column_config={"end": "ended at (known minimum)"})
-        csv_download(ends, "Restarts (CSV)", f"restarts_{surface.name}", "sf_r_csv")
-
-
-def _restart_metrics(surface: sf.Surface, ends: pd.DataFrame) -> None:
-    finite = ends["f"].notna()
-    best = min(sf.value(surface, m) for m in surface.minima) if surface.minima else None
-    a, b, c = st.columns(3)
-    if best is not None:
-        hit = int((ends.loc[finite, "f"] <= best + 1e-3).sum())
-        a.metric("Reached the global minimum", f"{hit} of {len(ends)}", help=f"Final f within 0.001 of {best:.4g}.")
-    b.metric("Best final f", f"{ends.loc[finite, 'f'].min():.4g}" if finite.any() else "—")
-    stopped = int((ends["stopped"] != "").sum())
-    c.metric("Stopped early", f"{stopped} of {len(ends)}", help="Diverged or left the map; see the CSV's `stopped`.")
+- {what}"""

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from core.charts import curvature as curvature_charts
 from core.charts import export
 from core.charts import training as charts
 from core.frames import WINDOW
+from core.model.config import TrainConfig
+from core.model.data import DATASETS, from_config
+from core.probes.boundary import points_frame
 from core.probes.interpolation import BARRIER_HELP, curve_metrics, end_drops
 from core.probes.straying import straying_summary
 from core.train.live import REDRAW_FAST, LiveRun, Snapshot
@@ -33,6 +37,36 @@ def status(snap: Snapshot, redraw_every: float | None) -> None:
         st.error(snap.message, icon=":material/error:")
     elif snap.message:
         st.warning(snap.message, icon=":material/pause_circle:")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _plane_points(config: TrainConfig) -> pd.DataFrame:
+    data = from_config(config)
+    return points_frame(data.x_train, data.y_train)
+
+
+def data_preview(config: TrainConfig) -> None:
+    """Before the first run: the training points of a 2-D data set (what the decision regions will be drawn on)."""
+    if not DATASETS[config.dataset].plane:
+        return
+    points = _plane_points(config)
+    title = f"The data: {config.dataset}, {len(points):,} training points"
+    _chart(lambda: charts.data_chart(points, title), (config.dataset, config.n_samples, config.noise,
+                                                        config.val_fraction, config.data_seed), "data", False)
+
+
+def waiting(live: LiveRun) -> None:
+    """A run in line for a trainer process: say so, and redraw the page once it has one."""
+
+    @st.fragment(run_every=1.0)
+    def poll() -> None:
+        s = live.touch()  # also keeps the run's place in line
+        if not live.waiting:
+            st.rerun(scope="app")
+        st.progress(0.0, text=f"Step 0 of {s.steps:,} · **waiting**")
+        st.info(s.message, icon=":material/hourglass_top:")
+
+    poll()
 
 
 def _chart(make_chart, version, name: str, downloads: bool) -> None:

@@ -162,6 +162,6 @@ def compare_chart(frame: pd.DataFrame, column: str, title: str, y_title: str, lo
         y=alt.Y(f"{column}:Q", title=y_title, scale=alt.Scale(type="log") if log_y else alt.Scale(),
                 axis=alt.Axis(format=".0%") if column == "index" else alt.Axis()),
         color=alt.Color("optimizer:N", title=None, scale=alt.Scale(scheme="tableau10"),
-                        legend=alt.Legend(orient="bottom")),
+                        legend=alt.Legend(orient="right")),  # beside the plot: below, it would take its height
         tooltip=["optimizer:N", "step:Q", alt.Tooltip(f"{column}:Q", title=y_title, format=fmt)],
     ).properties(title=title, height=HEIGHT)

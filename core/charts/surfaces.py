@@ -14,6 +14,7 @@ PATH_ROWS = 400  # rows per optimizer drawn at most
 PALETTE = ["#e6194b", "#ff9f1c", "#2ec4b6", "#f032e6", "#ffe119", "#4363d8", "#bfef45", "#ffffff", "#9a6324"]
 MARKS = {"minimum": ("diamond", "#ffffff"), "saddle": ("cross", "#ff4d4d"), "maximum": ("triangle-up", "#ffd166")}
 START_PARAM = "start"  # the point selection on the map's cells: a click picks the start
+SHOWN = "shown"  # race_chart: a column of the current points' data, the step drawn (a title can read it from there)
 
 
 def _scales(surface):
@@ -73,7 +74,8 @@ def race_chart(surface, grid: pd.DataFrame, paths: pd.DataFrame, step: int | Non
 
     With `selectable`, a click on a cell fills the selection START_PARAM with the cell's centre (one selection
     cannot span several layers in Vega-Lite, so a click on a path is not a pick). `surface` is a
-    core.toys.surfaces.Surface (its window, log_color and title are read); marks: its landmarks (kind, x, y, f)."""
+    core.toys.surfaces.Surface (its window, log_color and title are read); marks: its landmarks (kind, x, y, f).
+    With a step, the current points' data has the column SHOWN, that step, on every row."""
     drawn = _drawn(paths, step)
     colour = alt.Color("optimizer:N", scale=optimizer_colours(paths["optimizer"]), title="optimizer")
     tooltip = ["optimizer:N", alt.Tooltip("step:Q", format=","), alt.Tooltip("x:Q", format=".4g"),
@@ -83,6 +85,8 @@ def race_chart(surface, grid: pd.DataFrame, paths: pd.DataFrame, step: int | Non
     quiet = colour.legend(None)
     dots = base.mark_circle(size=14, opacity=0.9, clip=True).encode(color=quiet)
     now = drawn.groupby("optimizer", sort=False).tail(1)
+    if step is not None:
+        now = now.assign(**{SHOWN: step})
     current = alt.Chart(now).mark_circle(size=150, opacity=1, stroke="black", strokeWidth=1.5, clip=True).encode(
         x="x:Q", y="y:Q", color=quiet, tooltip=tooltip)
     pick = start_picker() if selectable else None

@@ -173,12 +173,24 @@ def boundary_chart(grid: pd.DataFrame, points: pd.DataFrame) -> alt.LayerChart:
         opacity=alt.Opacity("confidence:Q", scale=alt.Scale(domain=[0.3, 1], range=[0.05, 0.45]), legend=None),
         tooltip=[alt.Tooltip("cls:N", title="predicted class"), alt.Tooltip("confidence:Q", format=".0%")],
     )
-    dots = alt.Chart(points.assign(cls=points["label"].astype(str))).mark_circle(
+    return (cells + _dots(points, legend=False)).properties(title="Decision regions (training points on top)",
+                                                            height=320)
+
+
+def _dots(points: pd.DataFrame, legend: bool) -> alt.Chart:
+    return alt.Chart(points.assign(cls=points["label"].astype(str))).mark_circle(
         size=14, stroke="white", strokeWidth=0.4, opacity=0.9).encode(
-        x="x:Q", y="y:Q", color=alt.Color("cls:N", legend=None),
+        x=alt.X("x:Q", title="x₁", scale=alt.Scale(zero=False)),
+        y=alt.Y("y:Q", title="x₂", scale=alt.Scale(zero=False)),
+        color=alt.Color("cls:N", title="class", scale=alt.Scale(scheme="tableau10"),
+                        legend=alt.Legend(orient="bottom") if legend else None),
         tooltip=[alt.Tooltip("cls:N", title="label"), alt.Tooltip("x:Q", format=".3f"),
                  alt.Tooltip("y:Q", format=".3f")],
     )
-    return (cells + dots).properties(title="Decision regions (training points on top)", height=320)
+
+
+def data_chart(points: pd.DataFrame, title: str) -> alt.Chart:
+    """The training points of a 2-D data set, coloured by class."""
+    return _dots(points, legend=True).properties(title=title, height=320)
 
 

@@ -9,6 +9,7 @@ from core import claims, presets
 from core.charts import training as charts
 from core.claims import Evidence
 from core.cli import paper as cli_paper
+from core.cli import symmetry as cli_symmetry
 from core.cli.rundir import load_run_dir, save_figures, write_outputs
 from core.model import records
 from core.probes import endpoints
@@ -96,6 +97,10 @@ def _interpolation_preset(preset, out: Path, png: bool, svg: bool, seed: int) ->
     return presets.evidence(preset, kept)
 
 
+def _minima_preset(preset, out: Path, png: bool, svg: bool, seed: int) -> Evidence:
+    return cli_symmetry.minima_preset(preset, _train(preset, out, seed), out, png, svg)
+
+
 def _straying_preset(preset, out: Path, png: bool, svg: bool, seed: int) -> Evidence:
     view = preset.view
     if view.get("st_view") == "run":
@@ -141,8 +146,8 @@ def cmd_preset(args) -> int:
     if preset.page == "train":
         evidence = _train_preset(preset, out, args.seed)
     else:
-        page = {"interpolation": _interpolation_preset, "straying": _straying_preset}.get(preset.page,
-                                                                                       _deep_linear_preset)
+        page = {"interpolation": _interpolation_preset, "straying": _straying_preset,
+                "minima": _minima_preset}.get(preset.page, _deep_linear_preset)
         evidence = page(preset, out, args.png, args.svg, args.seed)
     verdicts = claims.check(preset.claims, evidence)
     (out / "claims.json").write_text(json.dumps([{"claim": v.claim.text, "value": v.value, "op": v.claim.op,

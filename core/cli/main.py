@@ -10,6 +10,7 @@ from core.cli import curvature as cli_curvature
 from core.cli import experiments as cli_experiments
 from core.cli import landscape as cli_landscape
 from core.cli import paper as cli_paper
+from core.cli import restarts as cli_restarts
 from core.cli import surface as cli_surface
 from core.cli import symmetry as cli_symmetry
 from core.cli.rundir import prepare_out, remove_empty, write_outputs
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_surface.register(sub)
     cli_landscape.register(sub)
     cli_symmetry.register(sub)
+    cli_restarts.register(sub)
     return parser
 
 

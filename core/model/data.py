@@ -92,11 +92,13 @@ def _mnist1d(n, noise, rng):
 
 
 class DataSource(NamedTuple):
-    """A registered data set: make(n, noise, rng) -> (x, y); `sized`: n_samples and noise apply to it."""
+    """A registered data set: make(n, noise, rng) -> (x, y); `sized`: n_samples and noise apply to it; `plane`: its
+    points are 2-D (they can be drawn as they are, with decision regions)."""
 
     make: Callable
     description: str
     sized: bool = True
+    plane: bool = True
 
 
 DATASETS: dict[str, DataSource] = {
@@ -106,9 +108,9 @@ DATASETS: dict[str, DataSource] = {
     "xor": DataSource(_xor, "the four quadrants, opposite ones alike (2-D, 2 classes)"),
     "blobs": DataSource(_blobs, "three Gaussian blobs (2-D, 3 classes)"),
     "digits": DataSource(_digits, "scikit-learn's 8x8 handwritten digits (64-D, 10 classes, 1,797 images)",
-                         sized=False),
+                         sized=False, plane=False),
     "mnist1d": DataSource(_mnist1d, "MNIST-1D, generated offline: 1-D signals of the ten digits (40-D, 10 classes; "
-                          "points = samples, noise unused)"),
+                          "points = samples, noise unused)", plane=False),
 }
 """The data sets by name: the config, the sidebar and the CLI read their names from here."""
 

@@ -6,18 +6,17 @@ IDLE_TIMEOUT seconds while training pauses itself (the tab was closed). A worker
 seconds saves its run into this LiveRun's folder (core.train.state: safetensors and JSON) and gives its process
 back; the page answers from the last snapshot, and the next command that needs the run (start, step, a hot change,
 a record, a fresher snapshot) starts a new worker that resumes from the files, exactly where the run stopped.
-A semaphore shared by all workers caps how many runs train at once.
+A run gets a process only through core.train.trainers, which holds the server to MAX_PROCESSES of them: when all
+are taken it parks an idle one, or the run waits in line (status "waiting") until one is free.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing as mp
 import shutil
-import sys
 import tempfile
 import threading
-import types
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,20 +25,17 @@ import torch
 
 from core.model import records
 from core.model.config import TrainConfig
-from core.model.device import cpu_budget, pick_device
-from core.train import state
-from core.train.worker import MAX_ACTIVE, Status, serve
+from core.model.device import pick_device
+from core.train import state, trainers
+from core.train.worker import MAX_ACTIVE, Status, record_payload, serve
 
 IDLE_TIMEOUT = 20.0  # seconds without a request before a training worker pauses itself
 REDRAW_FAST, REDRAW_SLOW = 0.5, 1.0  # seconds between live redraws: normally, and while training is starved
 STARVED_BELOW, FED_ABOVE = 0.85, 0.95  # cpu_share thresholds (with hysteresis) between the two
 PARK_AFTER = 40.0  # seconds without training before a worker saves its run and exits (an abandoned run: 20 + 40)
+FRESH = 0.25  # seconds a status read from the worker stays good enough for touch() (a page run asks several times)
 
-_CTX = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-if _CTX.get_start_method() == "forkserver":
-    # workers fork from a process that has imported torch and scikit-learn (the toy data sets: about 1 s per worker)
-    _CTX.set_forkserver_preload(["core.train.worker", "sklearn.datasets"])
-_slots = _CTX.BoundedSemaphore(MAX_ACTIVE)
+_slots = trainers.CONTEXT.BoundedSemaphore(MAX_ACTIVE)  # runs training at once, shared by the workers
 
 
 class CapacityError(ValueError):
@@ -68,21 +64,6 @@ class Snapshot:
     theta: torch.Tensor
 
 
-_main_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _hidden_main():
-    """multiprocessing re-imports __main__ in new processes; under Streamlit that is the app script. Hide it."""
-    with _main_lock:
-        saved = sys.modules.get("__main__")
-        sys.modules["__main__"] = types.ModuleType("__main__")
-        try:
-            yield
-        finally:
-            sys.modules["__main__"] = saved
-
-
 def redraw_interval(cpu_share: float, current: float) -> float:
     """Seconds between live redraws: fast unless drawing starves the training of CPU (with hysteresis)."""
     if cpu_share < STARVED_BELOW:
@@ -92,15 +73,10 @@ def redraw_interval(cpu_share: float, current: float) -> float:
     return current
 
 
-def warm_up() -> None:
-    """Prepare the page's process: keep it to half the cores (workers take all but one), and start the
-    forkserver (it imports torch once) so that the first Train click is quick."""
-    torch.set_num_threads(max(1, cpu_budget() // 2))
-    if _CTX.get_start_method() == "forkserver":
-        from multiprocessing import forkserver
-
-        with _hidden_main():
-            forkserver.ensure_running()
+def _waiting(ahead: int) -> str:
+    others = f" ({ahead} other run{'s' if ahead > 1 else ''} ahead of it)" if ahead else ""
+    return (f"Waiting for a free trainer: this server trains {trainers.MAX_PROCESSES} runs at once. This run starts "
+            f"as soon as one of them finishes{others}.")
 
 
 class _Parked(Exception):
@@ -115,46 +91,121 @@ class LiveRun:
         self.device = pick_device(config.device)
         self._lock = threading.Lock()
         self._status = Status(0, config.steps, "ready", False, "")
+        self._heard = 0.0  # time.monotonic() of the worker's last answer
         self._last: Snapshot | None = None
         self._slots = _slots
         self._park = Path(tempfile.mkdtemp(prefix="playground-run-"))  # where the worker leaves the run when idle
         self._parked = False
-        self._spawn(resume=False)
-        theta_init = self._ask("hello")  # a ValueError when the worker refuses the config (e.g. Newton's size)
-        if theta_init is None:
-            raise ValueError("The training process could not start this run (out of memory?). Try a smaller model.")
-        self.theta_init = torch.from_numpy(theta_init).to(self.device)
+        self._process = None  # none yet while the run waits in line for one
+        self._start_when_ready = False  # Train was pressed while waiting
+        self.theta_init: torch.Tensor | None = None
+        try:
+            with self._lock:
+                self._get_process(queue=False)
+        except ValueError:  # the worker refused the config (e.g. Newton's size), or could not start
+            self.close()
+            raise
 
-    def _spawn(self, resume: bool) -> None:
-        self._conn, child = _CTX.Pipe()
-        self._process = _CTX.Process(target=serve, args=(child, self.config, _slots, IDLE_TIMEOUT, PARK_AFTER,
-                                                          self._park, resume), name="trainer", daemon=True)
-        with _hidden_main():
+    def _get_process(self, queue: bool = True) -> bool:
+        """Start a worker (resuming a parked run from its files); False while every trainer is taken (the run
+        waits, with a status that says so; in line for one unless queue=False). The lock is held."""
+        try:
+            trainers.claim(self, queue)
+        except trainers.Full as full:
+            if self._process is None:
+                message = _waiting(full.ahead) if queue else (
+                    f"All {trainers.MAX_PROCESSES} trainers of this server are busy with other runs. Press Train, "
+                    "and this run starts as soon as one is free.")
+                self._status = Status(0, self.config.steps, "waiting", False, message)
+            return False
+        self._conn, child = trainers.CONTEXT.Pipe()
+        self._process = trainers.CONTEXT.Process(target=serve, args=(
+            child, self.config, _slots, IDLE_TIMEOUT, PARK_AFTER, self._park, self._parked), name="trainer",
+            daemon=True)
+        with trainers.hidden_main():
             self._process.start()
         child.close()
+        theta_init = self._exchange("hello", None)
+        if self._parked:
+            (self._park / state.META).unlink(missing_ok=True)  # resumed: a later death is a death, not a park
+            self._parked = False
+        elif theta_init is None:
+            raise ValueError("The training process could not start this run (out of memory?). Try a smaller model.")
+        else:
+            self.theta_init = torch.from_numpy(theta_init).to(self.device)
+        if self._start_when_ready:
+            self._start_when_ready = False
+            self._exchange("start", None)
+        return True
 
     @property
     def parked(self) -> bool:
         """Whether the run is in its files and no process holds it."""
         return self._parked
 
+    @property
+    def waiting(self) -> bool:
+        """Whether the run waits for its first process."""
+        return self._process is None
+
+    @property
+    def wants_start(self) -> bool:
+        """Whether Train was pressed while the run waited: it starts training as soon as it has a process."""
+        return self._start_when_ready
+
+    # ---- the trainers' registry (core.train.trainers) -------------------------------------------------------------
+    def idle(self) -> bool:
+        return self._process is not None and not self._parked and not self._status.training
+
+    def try_park(self) -> bool:
+        """Save the run to files and end its worker now, to give the process to another run; False when busy."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if self._process is None or self._parked:
+                return False
+            try:  # the worker refuses while it trains; one that parked itself already answers with its end
+                self._exchange("park", None)
+            except _Parked:
+                pass
+            except ValueError:
+                return False
+            self._process.join(5)
+            trainers.release(self)
+            self._parked = (self._park / state.META).exists()  # not if it had died: then the run is 'failed'
+            return True
+        finally:
+            self._lock.release()
+
     # ---- requests -------------------------------------------------------------------------------------
     def _ask(self, command: str, argument=None):
-        """Send one command and wait for its answer; a parked run answers from its files or is resumed by a new
-        worker; a dead worker becomes a 'failed' status, not a crash."""
+        """Send one command and wait for its answer. A run without a process (parked, or waiting for its first)
+        answers from what it has, or gets a process; a dead worker becomes a 'failed' status, not a crash."""
         with self._lock:
-            if not self._parked:
+            if self._process is not None and not self._parked:
                 try:
                     return self._exchange(command, argument)
                 except _Parked:
                     self._parked = True
-            if command in ("ping", "close") or (command == "snapshot" and self._last is not None
-                                                and self._last.step == self._status.step):
-                return None  # the status and the last snapshot are the run's: no process needed
-            self._spawn(resume=True)
-            self._parked = False
-            self._exchange("hello", None)
-            (self._park / state.META).unlink(missing_ok=True)  # resumed: a later death is a death, not a park
+            if command == "close" or (command == "hot" and self._process is None):
+                return None  # nothing to end; a waiting run's worker will start with the new config
+            if command == "ping" and self._process is None:  # waiting: try again (in line once Train was pressed)
+                self._get_process(queue=self._start_when_ready)
+                return None
+            if command == "ping":
+                return None  # parked: the status is the run's, no process needed
+            if command == "snapshot" and self._last is not None and self._last.step == self._status.step:
+                return None
+            if command == "start" and self._process is None:
+                self._start_when_ready = True
+            if not self._get_process():
+                if command == "start" or (command == "snapshot" and self._last is not None):
+                    return None
+                if command == "record" and self._parked:  # from the files, in this process
+                    return record_payload(state.load(self._park))
+                raise CapacityError(self._status.message if self._process is None else _waiting(0))
+            if command == "start" and self._status.training:
+                return None  # the start this run waited for has happened
             return self._exchange(command, argument)
 
     def _exchange(self, command: str, argument):
@@ -165,6 +216,7 @@ class LiveRun:
             kind, status, payload = self._conn.recv()
         except (EOFError, OSError):
             self._process.join(5)
+            trainers.release(self)
             if (self._park / state.META).exists():
                 saved = state.summary(self._park)
                 self._status = Status(saved["step"], self.config.steps, saved["status"], False, saved["message"])
@@ -176,7 +228,7 @@ class LiveRun:
                        "stays; press Reset to start again.")
             self._status = Status(self._status.step, self.config.steps, "failed", False, message)
             return None
-        self._status = status
+        self._status, self._heard = status, time.monotonic()
         if kind != "ok":
             raise (CapacityError if kind == "busy" else ValueError)(payload)
         return payload
@@ -198,8 +250,10 @@ class LiveRun:
         self.config = self.config.replace(**changes)
 
     def touch(self) -> Status:
-        """A heartbeat that returns the run's status without copying its history."""
-        self._ask("ping")
+        """A heartbeat that returns the run's status without copying its history; a status heard less than FRESH
+        seconds ago is returned as it is (the worker answers between training chunks: each question waits)."""
+        if time.monotonic() - self._heard > FRESH:
+            self._ask("ping")
         return self._status
 
     @property
@@ -230,15 +284,19 @@ class LiveRun:
         try:
             self._ask("close")
         finally:
-            self._process.join(2)
-            if self._process.is_alive():
-                self._process.kill()
+            if self._process is not None:
+                self._process.join(2)
+                if self._process.is_alive():
+                    self._process.kill()
+            trainers.release(self)
             shutil.rmtree(self._park, ignore_errors=True)
 
     def __del__(self):
         process = getattr(self, "_process", None)
         if process is not None and process.is_alive():
             process.kill()
+        with contextlib.suppress(Exception):  # at interpreter exit the registry may be gone already
+            trainers.release(self)
         park = getattr(self, "_park", None)
         if park is not None:
             shutil.rmtree(park, ignore_errors=True)

@@ -57,6 +57,13 @@ def serve(conn, config: TrainConfig, slots, idle_timeout: float, park_after: flo
                 command, argument = conn.recv()
             except EOFError:  # the page's process is gone
                 break
+            if command == "park":  # another run needs the process (not a heartbeat: its page did not ask)
+                if worker.training or park is None:
+                    conn.send(("error", worker.status(), "This run is training."))
+                    continue
+                state.save(worker.run, park)
+                conn.send(("ok", worker.status(), None))
+                break
             last_seen = time.monotonic()
             kind, payload = worker.handle(command, argument)
             conn.send((kind, worker.status(), payload))
@@ -76,6 +83,14 @@ def serve(conn, config: TrainConfig, slots, idle_timeout: float, park_after: flo
                 worker.train_chunk()
     worker.stop("")
     conn.close()
+
+
+def record_payload(run: Run) -> dict:
+    """What records.from_arrays needs to keep a run: a few checkpoints, the metrics and the straying frame."""
+    steps, thetas = run.trajectory.view()
+    steps, checkpoints = records.checkpoint_arrays(steps, thetas, run.theta, run.step)
+    return {"steps": steps, "checkpoints": checkpoints, "metrics": run.metrics_frame(),
+            "straying": run.straying_frame()}
 
 
 def _copy(theta: torch.Tensor):
@@ -179,10 +194,7 @@ class _Worker:
             elif command == "hot":
                 r.set_hot(**argument)
             elif command == "record":
-                steps, thetas = r.trajectory.view()
-                steps, checkpoints = records.checkpoint_arrays(steps, thetas, r.theta, r.step)
-                return "ok", {"steps": steps, "checkpoints": checkpoints, "metrics": r.metrics_frame(),
-                              "straying": r.straying_frame()}
+                return "ok", record_payload(r)
             elif command == "snapshot":
                 points = r.points_frame()
                 line, line_step = self.line(argument or (r.config.interp_min, r.config.interp_max,

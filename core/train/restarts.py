@@ -1,0 +1,241 @@
+"""Random restarts, vectorised: N seeds of one small MLP trained together, and the fraction that fits per width.
+
+The N parameter vectors are stacked into one (N, P) tensor and every step is one batched forward (torch.baddbmm)
+and one backward for all of them, on the config's device. Restart `seed` is the config with that seed: the same
+θ_init (networks.init_params) and the same minibatch order (a torch.Generator seeded seed + 1, one randperm per
+epoch, the remainder dropped) as Run makes, and the same optimizer update (optim.OPTIMIZERS: sgd, momentum, nesterov,
+adam, with clipping and weight decay, each restart's gradient norm its own). Newton-like optimizers are refused: they
+need one exact Hessian per restart. A restart whose step would leave the finite numbers stops there, as Run does.
+
+The sweep (issue: local minima, items 4–6) trains the same seeds at several widths: width w replaces the width of
+every hidden layer of the config (its depth kept, at least one layer); width 0 is logistic regression (hidden = []),
+the convex baseline where every restart reaches the same loss. Seeds go out in chunks; the chunks are the same for
+the local and the Ray engine, so both give the same numbers (each chunk is one call of `train_restarts`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from core.model import networks
+from core.model.build import model_and_data
+from core.model.config import MAX_SEED, TrainConfig
+from core.model.device import pick_device
+from core.model.optim import OPTIMIZERS, HyperParams, clip_by_norm
+
+COLUMNS = ["width", "seed", "final_train_loss", "final_train_error", "fits"]
+ENGINES = ("local", "ray")
+CHUNK = 64  # restarts per vectorised call (and per Ray task)
+
+
+@dataclass(frozen=True)
+class Restarts:
+    """Per restart (N,): final train loss and error on the whole training split, fits, diverged (stopped early)."""
+
+    seeds: tuple[int, ...]
+    train_loss: torch.Tensor
+    train_error: torch.Tensor
+    fits: torch.Tensor
+    diverged: torch.Tensor
+    theta: torch.Tensor  # (N, P) final parameters, on the CPU
+
+
+class BatchOrder:
+    """Minibatch indices (N, B) per step for N seeds, each exactly Run._batch's order for that seed."""
+
+    def __init__(self, seeds: Sequence[int], n: int, batch_size: int, device):
+        self.gens = [torch.Generator().manual_seed(s + 1) for s in seeds]
+        self.n, self.size, self.device = n, batch_size, device
+        self.full = batch_size == 0 or batch_size >= n
+        self.order, self.cursor = torch.empty(len(seeds), 0, dtype=torch.long), 0
+
+    def next(self) -> torch.Tensor | None:
+        """The next step's indices (N, B), or None for full-batch training."""
+        if self.full:
+            return None
+        if self.cursor + self.size > self.order.shape[1]:
+            self.order = torch.stack([torch.randperm(self.n, generator=g) for g in self.gens]).to(self.device)
+            self.cursor = 0
+        idx = self.order[:, self.cursor : self.cursor + self.size]
+        self.cursor += self.size
+        return idx
+
+
+def batched_logits(spec: networks.MLP, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Logits (N, B, n_out) of N stacked parameter vectors theta (N, P) on inputs x (N, B, n_in)."""
+    params = spec.split(theta)
+    act = networks.ACTIVATIONS[spec.activation]
+    z = x
+    for k in range(0, len(params), 2):
+        if k:
+            z = act(z)
+        z = torch.baddbmm(params[k + 1].unsqueeze(1), z, params[k].transpose(1, 2))
+    return z
+
+
+def batched_loss(spec, theta, x, y) -> torch.Tensor:
+    """Mean cross-entropy per restart (N,) of theta (N, P) on x (N, B, n_in), y (N, B)."""
+    logits = batched_logits(spec, theta, x)
+    n, b, c = logits.shape
+    return F.cross_entropy(logits.reshape(n * b, c), y.reshape(-1), reduction="none").view(n, b).mean(1)
+
+
+@torch.no_grad()
+def batched_evaluate(spec, theta, x, y, chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean loss, error rate) per restart, float64 (N,), over a whole split x (M, n_in), y (M,)."""
+    n = theta.shape[0]
+    loss = torch.zeros(n, dtype=torch.float64, device=theta.device)
+    wrong = torch.zeros(n, dtype=torch.int64, device=theta.device)
+    for i in range(0, len(y), chunk):
+        xb, yb = x[i : i + chunk].to(theta.dtype), y[i : i + chunk]
+        logits = batched_logits(spec, theta, xb.expand(n, *xb.shape))
+        ce = F.cross_entropy(logits.transpose(1, 2), yb.expand(n, -1), reduction="none")
+        loss += ce.double().sum(1)
+        wrong += (logits.argmax(-1) != yb).sum(1)
+    m = max(len(y), 1)
+    return loss / m, wrong.double() / m
+
+
+def check(config: TrainConfig, seeds: Sequence[int]) -> tuple[int, ...]:
+    """The seeds as a tuple, after refusing what vectorised restarts cannot do (ValueError, before any work)."""
+    seeds = tuple(int(s) for s in seeds)
+    if not seeds or not all(0 <= s <= MAX_SEED for s in seeds):
+        raise ValueError(f"give at least one seed, each 0 to {MAX_SEED}")
+    if OPTIMIZERS[config.optimizer].needs_hessian:
+        raise ValueError(f"{config.optimizer} needs one exact Hessian per restart; vectorised restarts take sgd, "
+                         "momentum, nesterov or adam")
+    pick_device(config.device)  # a missing cuda or mps is refused here, not inside a Ray task
+    return seeds
+
+
+def train_restarts(config: TrainConfig, seeds: Sequence[int], max_error: float = 0.0,
+                   dtype: torch.dtype = torch.float32, device=None) -> Restarts:
+    """Train the config once per seed, all seeds at once (see the module's docstring); fits = train error <= max_error.
+
+    device: the config's device when None (auto = cuda when there is one); dtype: float32 as Run, or float64."""
+    seeds = check(config, seeds)
+    opt = OPTIMIZERS[config.optimizer]
+    device = pick_device(config.device) if device is None else torch.device(device)
+    spec, data = model_and_data(config, device)
+    x, y = data.x_train.to(dtype), data.y_train
+    theta = torch.stack([networks.init_params(spec, config.init_scale, s)
+                         for s in seeds]).to(device=device, dtype=dtype)
+    state = opt.init(theta)
+    hp = HyperParams(config.lr, config.momentum, config.damping, config.weight_decay)
+    order = BatchOrder(seeds, len(y), config.batch_size, device)
+    alive = torch.ones(len(seeds), dtype=torch.bool, device=device)
+    for _ in range(config.steps):
+        idx = order.next()
+        xb, yb = (x.expand(len(seeds), *x.shape), y.expand(len(seeds), -1)) if idx is None else (x[idx], y[idx])
+        leaf = theta.detach().requires_grad_()
+        loss = batched_loss(spec, leaf, xb, yb)
+        (g,) = torch.autograd.grad(loss.sum(), leaf)
+        with torch.no_grad():
+            g_norm = torch.linalg.vector_norm(g, dim=1, keepdim=True)
+            delta, new_state = opt.update(clip_by_norm(g, g_norm, config.clip_norm), state, theta, hp)
+            new_theta = theta + delta
+            finite = torch.isfinite(loss + g_norm[:, 0] + torch.linalg.vector_norm(new_theta, dim=1))
+            alive &= finite
+            theta = torch.where(alive[:, None], new_theta, theta)
+            state = new_state
+    train_loss, train_error = batched_evaluate(spec, theta, x, y)
+    return Restarts(seeds, train_loss.cpu(), train_error.cpu(), (train_error <= max_error).cpu(), (~alive).cpu(),
+                    theta.detach().cpu())
+
+
+def with_width(config: TrainConfig, width: int) -> TrainConfig:
+    """The config with every hidden layer `width` wide (depth kept, at least one layer); 0 = logistic regression."""
+    if not isinstance(width, int) or isinstance(width, bool) or width < 0:
+        raise ValueError(f"a width is a whole number >= 0 (0 = logistic regression), got {width!r}")
+    return config.replace(hidden=[] if width == 0 else [width] * max(1, len(config.hidden)))
+
+
+def parse_widths(text: str) -> list[int]:
+    """'1,2,4,8' -> [1, 2, 4, 8]; 0 is logistic regression; anything else is a ValueError naming --widths."""
+    parts = [p.strip() for p in str(text).split(",")]
+    if not parts or not all(p.isdigit() for p in parts):
+        raise ValueError(f"--widths takes comma-separated whole numbers such as 1,2,4,8 (0 = logistic "
+                         f"regression), got {text!r}")
+    widths = [int(p) for p in parts]
+    if len(set(widths)) != len(widths):
+        raise ValueError(f"--widths lists a width twice: {text!r}")
+    return widths
+
+
+def config_width(config: TrainConfig) -> int:
+    """The width of the config's own network: 0 for logistic regression; its layers must share one width."""
+    if len(set(config.hidden)) > 1:
+        raise ValueError(f"the config's hidden layers {list(config.hidden)} differ in width; give --widths")
+    return config.hidden[0] if config.hidden else 0
+
+
+def chunks(seeds: Sequence[int], size: int = CHUNK) -> list[tuple[int, ...]]:
+    """Seeds in consecutive chunks of at most `size`: one vectorised call (one Ray task) each."""
+    seeds = tuple(seeds)
+    return [seeds[i : i + size] for i in range(0, len(seeds), size)]
+
+
+def _rows(width: int, r: Restarts) -> list[dict]:
+    return [{"width": width, "seed": s, "final_train_loss": float(r.train_loss[i]),
+             "final_train_error": float(r.train_error[i]), "fits": bool(r.fits[i])} for i, s in enumerate(r.seeds)]
+
+
+def sweep_task(config_dict: dict, width: int, seeds: tuple[int, ...], max_error: float) -> list[dict]:
+    """One chunk of the sweep, from plain data (what a Ray task is handed): the rows of `train_restarts`."""
+    from core.model.config import from_dict
+
+    return _rows(width, train_restarts(with_width(from_dict(config_dict), width), seeds, max_error))
+
+
+def sweep(config: TrainConfig, widths: Sequence[int], seeds: Sequence[int], max_error: float = 0.0,
+          engine: str = "local", chunk: int = CHUNK) -> pd.DataFrame:
+    """Every seed at every width: a frame of COLUMNS, one row per (width, seed), in that order."""
+    if engine not in ENGINES:
+        raise ValueError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    for w in widths:
+        check(with_width(config, w), seeds)  # every width checked before any training
+    if engine == "ray" and ray_missing():
+        raise ValueError(ray_missing())
+    jobs = [(config.to_dict(), w, part, max_error) for w in widths for part in chunks(seeds, chunk)]
+    results = _ray_map(jobs) if engine == "ray" else [sweep_task(*job) for job in jobs]
+    return pd.DataFrame([row for rows in results for row in rows], columns=COLUMNS)
+
+
+def ray_missing() -> str | None:
+    """None when Ray can be imported, else the sentence to print."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return "--engine ray needs Ray, which is not installed: pip install ray"
+    return None
+
+
+def _ray_map(jobs: list[tuple]) -> list[list[dict]]:
+    """One Ray task per job. When Ray is not yet running: ray.init() (which joins RAY_ADDRESS when it is set), with
+    the core package shipped to the workers (runtime_env py_modules), shut down after."""
+    import ray
+
+    started = not ray.is_initialized()
+    if started:
+        ray.init(log_to_driver=False, include_dashboard=False,
+                 runtime_env={"py_modules": [str(Path(__file__).resolve().parents[1])]})
+    try:
+        task = ray.remote(sweep_task)
+        return ray.get([task.remote(*job) for job in jobs])
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def fractions(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per width: restarts, the fraction that fits, and the spread of the final train loss (min, max)."""
+    grouped = frame.groupby("width", sort=False)
+    return pd.DataFrame({"restarts": grouped.size(), "fits": grouped["fits"].mean(),
+                         "loss_min": grouped["final_train_loss"].min(),
+                         "loss_max": grouped["final_train_loss"].max()}).reset_index()
