@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.train.live import REDRAW_FAST, redraw_interval
+from core.train.live import REDRAW_FAST, CapacityError, redraw_interval
 from ui import claims_view, require_frame, session
 from ui.run_panel import apply_preset, preset_caption, shown_preset
 from ui.sidebar import settings
@@ -72,7 +72,11 @@ every = st.session_state.get("redraw_every", REDRAW_FAST)
 @st.fragment(run_every=every if was_training else None)
 def live_view() -> None:
     grid = config or live.config
-    snap = live.snapshot((grid.interp_min, grid.interp_max, grid.interp_points))
+    try:
+        snap = live.snapshot((grid.interp_min, grid.interp_max, grid.interp_points))
+    except CapacityError as exc:  # parked before its page drew it, and every trainer is busy: wait for one
+        waiting(live, str(exc))
+        return
     training = snap.status == "running"
     if was_training and not training:
         st.rerun(scope="app")  # the run ended: redraw once more with the buttons and downloads enabled

@@ -189,3 +189,23 @@ def test_reset_and_train_in_one_rerun_start_a_new_run_training():
     assert live is not old and live.training
     assert not _errors(at)
     live.close()
+
+
+def test_a_parked_run_never_drawn_waits_for_a_trainer_without_a_traceback(monkeypatch):
+    """A run that finished and was parked (its process given to another session) before its page took a snapshot,
+    while every trainer is busy: the page says so and waits, instead of failing."""
+    from core.model.config import TrainConfig
+    from core.train import trainers
+    from core.train.live import LiveRun
+
+    live = LiveRun(TrainConfig(hidden=(4,), steps=5, n_samples=200))
+    live.step_once()
+    assert live.try_park() and live.parked
+    monkeypatch.setattr(trainers, "MAX_PROCESSES", 0)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/train.py")
+    at.session_state["live_run"], at.session_state["live_run_name"] = live, "#1"
+    at.run()
+    assert not _errors(at)
+    assert any("all 4" in i.value.lower() or "Waiting for a free trainer" in i.value for i in at.info)
+    live.close()

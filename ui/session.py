@@ -29,7 +29,10 @@ def apply_hot_changes(live: LiveRun, config: TrainConfig) -> dict:
     old, new = live.config.to_dict(), config.to_dict()
     changes = {k: new[k] for k in HOT_FIELDS if new[k] != old[k]}
     if changes:
-        live.set_hot(**changes)
+        try:
+            live.set_hot(**changes)
+        except CapacityError:  # a parked run, and every trainer busy: the next page run tries again
+            return {}
     return changes
 
 

@@ -55,16 +55,23 @@ def data_preview(config: TrainConfig) -> None:
                                                         config.val_fraction, config.data_seed), "data", False)
 
 
-def waiting(live: LiveRun) -> None:
-    """A run in line for a trainer process: say so, and redraw the page once it has one."""
+def waiting(live: LiveRun, why: str | None = None) -> None:
+    """A run in line for a trainer process (or, with `why`, a parked run whose charts need one): say so, and redraw
+    the page once it has one."""
 
     @st.fragment(run_every=1.0)
     def poll() -> None:
         s = live.touch()  # also keeps the run's place in line
-        if not live.waiting:
+        if why is None and not live.waiting:
             st.rerun(scope="app")
-        st.progress(0.0, text=f"Step 0 of {s.steps:,} · **waiting**")
-        st.info(s.message, icon=":material/hourglass_top:")
+        if why is not None:
+            try:
+                live.snapshot()
+                st.rerun(scope="app")
+            except ValueError:
+                pass
+        st.progress(min(s.step / s.steps, 1.0), text=f"Step {s.step:,} of {s.steps:,} · **{s.status}**")
+        st.info(why or s.message, icon=":material/hourglass_top:")
 
     poll()
 
