@@ -26,7 +26,10 @@ pages = [  # by absolute path (page_file): the Cloud entrypoint in cloud/ runs t
 SETTINGS_PAGES = {"train", "interpolation", "straying", "landscape", "minima", "curvature"}  # draw ui.sidebar.settings
 
 
-@st.fragment(run_every=5)
+_mine = session.current()
+
+
+@st.fragment(run_every=1 if _mine is not None and _mine.touch().training else 5)  # as often as the Train page
 def run_status() -> None:
     """A small status line on every page; asking for it also keeps the run alive while the tab is open."""
     live = session.current()
