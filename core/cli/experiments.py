@@ -10,7 +10,7 @@ from core.charts import training as charts
 from core.claims import Evidence
 from core.cli import paper as cli_paper
 from core.cli import symmetry as cli_symmetry
-from core.cli.rundir import load_run_dir, save_figures, write_outputs
+from core.cli.rundir import figure_options, load_run_dir, save_figures, write_outputs
 from core.model import records
 from core.probes import endpoints
 from core.probes.interpolation import PAST_ENDS, alpha_grid
@@ -159,11 +159,6 @@ def cmd_preset(args) -> int:
     return 0
 
 
-def _figures(parser) -> None:
-    parser.add_argument("--png", action="store_true", help="also write the figure as PNG")
-    parser.add_argument("--svg", action="store_true", help="also write the figure as SVG")
-
-
 def register(sub) -> None:
     p = sub.add_parser("interpolate", help="the loss along a line: init → final, final → final, or random → final")
     p.add_argument("--run", required=True, help="a folder written by `python -m core train`")
@@ -174,12 +169,12 @@ def register(sub) -> None:
     p.add_argument("--alpha-max", type=float, default=1.0)
     p.add_argument("--points", type=int, default=101)
     p.add_argument("--out", required=True, help="folder to write interpolation.csv (and figures) into")
-    _figures(p)
+    figure_options(p)
     p.set_defaults(func=cmd_interpolate)
     p = sub.add_parser("preset", help="reproduce one figure of the paper; --list names them")
     p.add_argument("name", nargs="?", help="a preset name (see --list)")
     p.add_argument("--list", action="store_true", help="list the presets")
     p.add_argument("--out", help="folder to write into")
     p.add_argument("--seed", type=int, default=0, help="add this to every run's seed (claims on other seeds)")
-    _figures(p)
+    figure_options(p)
     p.set_defaults(func=cmd_preset)

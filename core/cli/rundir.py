@@ -117,3 +117,9 @@ def save_figures(charts: dict[str, alt.TopLevelMixin], out: Path, png: bool, svg
             (out / f"{name}.png").write_bytes(to_png(chart))
         if svg:
             (out / f"{name}.svg").write_text(to_svg(chart), encoding="utf-8")
+
+
+def figure_options(parser) -> None:
+    """--png and --svg: also write each figure as PNG or SVG (the app's chart functions)."""
+    parser.add_argument("--png", action="store_true", help="also write the figure as PNG")
+    parser.add_argument("--svg", action="store_true", help="also write the figure as SVG")

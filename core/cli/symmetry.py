@@ -27,7 +27,7 @@ from safetensors.torch import save_file
 
 from core import presets
 from core.charts import minima as minima_charts
-from core.cli.rundir import load_run_dir, save_figures
+from core.cli.rundir import figure_options, load_run_dir, save_figures
 from core.model.build import model_and_data
 from core.model.networks import evaluate, forward
 from core.probes import endpoints, symmetry
@@ -140,11 +140,6 @@ def minima_preset(preset, kept: list, out: Path, png: bool, svg: bool):
     return evidence
 
 
-def _figures(parser) -> None:
-    parser.add_argument("--png", action="store_true", help="also write the figure as PNG")
-    parser.add_argument("--svg", action="store_true", help="also write the figure as SVG")
-
-
 def register(sub) -> None:
     p = sub.add_parser("permute", help="a run's final θ with its hidden units permuted: same function, far away")
     p.add_argument("--run", required=True, help="a folder written by `python -m core train`")
@@ -161,10 +156,10 @@ def register(sub) -> None:
     r.add_argument("--layer", type=int, default=1, help="hidden layer to rescale, 1-based (default 1)")
     r.add_argument("--unit", type=int, help="one unit of the layer, 1-based (default: every unit)")
     r.add_argument("--out", required=True)
-    _figures(r)
+    figure_options(r)
     r.set_defaults(func=cmd_rescale)
     w = sub.add_parser("align-width", help="the barrier between seeds before and after weight matching, per width")
     w.add_argument("--data", default="moons", help="moons (300 points) or digits; [w, w] ReLU, w = 4 … 64")
     w.add_argument("--out", required=True)
-    _figures(w)
+    figure_options(w)
     w.set_defaults(func=cmd_align_width)
