@@ -8,6 +8,9 @@ from ui import page_file, presenter, session
 from ui.sidebar import unused_link_settings
 
 st.set_page_config(page_title="Optimizer playground", page_icon=":material/landscape:", layout="wide")
+working = st.empty()  # a click's note, before anything else (the sidebar's links, the run's status) is drawn
+if session.pending():
+    working.info(session.WORKING.get(session.pending()[0], "Working…"), icon=":material/hourglass_top:")
 
 pages = [  # by absolute path (page_file): the Cloud entrypoint in cloud/ runs this file too
     st.Page(page_file("home"), title="Home", icon=":material/home:", default=True),
@@ -19,11 +22,14 @@ pages = [  # by absolute path (page_file): the Cloud entrypoint in cloud/ runs t
     st.Page(page_file("deep_linear"), title="Deep linear", icon=":material/show_chart:", url_path="deep_linear"),
     st.Page(page_file("minima"), title="Minima", icon=":material/swap_horiz:", url_path="minima"),
     st.Page(page_file("curvature"), title="Curvature", icon=":material/ssid_chart:", url_path="curvature"),
+    st.Page(page_file("gradients"), title="Gradients", icon=":material/blur_on:", url_path="gradients"),
     st.Page(page_file("surfaces"), title="Surfaces", icon=":material/landscape:", url_path="surfaces"),
+    st.Page(page_file("memory"), title="Long-term dependencies", icon=":material/history:", url_path="memory"),
 ]
 
 
-SETTINGS_PAGES = {"train", "interpolation", "straying", "landscape", "minima", "curvature"}  # draw ui.sidebar.settings
+SETTINGS_PAGES = {"train", "interpolation", "straying", "landscape", "minima", "curvature",
+                  "gradients"}  # draw ui.sidebar.settings
 
 
 _mine = session.current()
@@ -54,4 +60,7 @@ st.cache_resource(trainers.warm_up, show_spinner=False)()  # once per server: th
 
 presenter.apply()
 
-nav.run()
+try:
+    nav.run()  # the Train page carries the clicks out (session.perform) and draws what they made
+finally:
+    working.empty()

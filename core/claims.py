@@ -3,11 +3,12 @@
 A Claim names a measure (a number computed from the evidence the page already has: the runs' records, the
 interpolation curves on the preset's grids, the live monitors, or the analytic comparators) and a bound. check()
 evaluates every claim of a preset and returns each with the measured number and whether it holds; pages show
-them as holds or fails, and the tests run every preset's claims.
+them as holds or fails, and the tests run every preset's claims; on a regression run, those that do not apply.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import operator
@@ -18,17 +19,20 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from core.model.data import from_config
 from core.probes.interpolation import curve_metrics
 from core.probes.straying import straying_summary
 from core.toys import comparators, deep_linear
 
 OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 CHANCE_LEVEL = 0.95  # a run is "at chance" while its train loss is above this share of ln(classes)
+CLASSIFICATION_MEASURES = {"chance_share", "fit_share", "fit_share_drop", "loss_gap", "loss_spread"}  # chance, fits
+NOT_REGRESSION = "does not apply to a regression"
 
 
 @dataclass(frozen=True)
 class Claim:
-    """'text' holds when measure(evidence, *args) `op` bound."""
+    """'text' holds when measure(evidence, *args) `op` bound; a regression run reads regression_text, if set."""
 
     text: str
     measure: str  # a key of MEASURES
@@ -36,16 +40,25 @@ class Claim:
     bound: float
     args: tuple = ()
     fmt: str = ".3g"
+    regression_text: str = ""
+
+    def applies_to(self, task: str) -> bool:
+        """Not on a regression for a claim about an error rate (a *_error column), chance or fitting every point."""
+        return task != "regression" or not (self.measure in CLASSIFICATION_MEASURES
+                                            or any(str(a).endswith("_error") for a in self.args))
 
 
 class Verdict(NamedTuple):
     claim: Claim
     value: float
     holds: bool
+    applies: bool = True  # False: not measured, the claim does not apply to this run's task (a regression)
 
     @property
     def line(self) -> str:
-        """'holds · The barrier … (measured 0.21; needs > 0.1)'."""
+        """'holds · The barrier … (measured 0.21; needs > 0.1)', or 'does not apply to a regression · …'."""
+        if not self.applies:
+            return f"{NOT_REGRESSION} · {self.claim.text}"
         need = f"{self.claim.op} {self.claim.bound:{self.claim.fmt}}"
         return (f"{'holds' if self.holds else 'fails'} · {self.claim.text} (measured {self.value:{self.claim.fmt}}; "
                 f"needs {need})")
@@ -62,6 +75,12 @@ class Evidence:
     monitors: dict[str, pd.DataFrame] = field(default_factory=dict)  # metrics, points, curvature of one live run
     numbers: dict[str, float] = field(default_factory=dict)  # named numbers a page measured (Minima: barriers, …)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # restarts, sweep, rescale, barriers (Minima)
+    task: str = "classification"  # "regression" when a run's data are (records_task): its error is the RMSE
+
+
+def records_task(records) -> str:
+    """"regression" when any of the runs is one (its data set's labels are continuous), else "classification"."""
+    return "regression" if any(from_config(r.config).task == "regression" for r in records) else "classification"
 
 
 # ---- measures --------------------------------------------------------------------------------------------------
@@ -124,7 +143,7 @@ def chance_share(ev: Evidence, k: int) -> float:
     """Share of the logged steps at which run k's train loss was still at chance (≥ 95% of ln classes)."""
     record = ev.records[k]
     metrics = record.metrics[record.metrics["step"] > 0]
-    level = CHANCE_LEVEL * math.log(10 if record.config.dataset == "digits" else 2)
+    level = CHANCE_LEVEL * math.log(max(2, from_config(record.config).n_classes))
     return float((metrics["train_loss"] >= level).mean())
 
 
@@ -284,12 +303,18 @@ def sweep_claims(dataset: str) -> tuple[Claim, ...]:
                   "fit_share_drop", "<=", 0.0, ("sweep",), ".0%"))
 
 
-def check(claims, evidence: Evidence) -> list[Verdict]:
-    """Every claim measured on the evidence; a measure that cannot be taken (NaN) fails."""
+def check(claims, evidence: Evidence, measures: dict | None = None) -> list[Verdict]:
+    """Every claim measured on the evidence (by `measures`, name -> function; these MEASURES by default); a measure
+    that cannot be taken (NaN) fails. On a regression, a claim that does not apply is not measured (applies False,
+    value NaN) and one with a regression_text reads it."""
+    measures = MEASURES if measures is None else measures
     out = []
     for claim in claims:
-        value = float(MEASURES[claim.measure](evidence, *claim.args))
+        if not claim.applies_to(evidence.task):
+            out.append(Verdict(claim, math.nan, False, False))
+            continue
+        if evidence.task == "regression" and claim.regression_text:
+            claim = dataclasses.replace(claim, text=claim.regression_text)
+        value = float(measures[claim.measure](evidence, *claim.args))
         out.append(Verdict(claim, value, bool(value == value and OPS[claim.op](value, claim.bound))))
     return out
-
-

@@ -22,10 +22,11 @@ keeps every setting, so a copied link reproduces the run, seed included.
 | Chart | What to look for |
 |---|---|
 | Gradient norm | Every minibatch gradient norm as a faint point, with its running average. In *Deep Learning*'s Fig. 8.1 it *grows* while the error falls. On the defaults it shrinks; the **DL Fig. 8.1** card below trains an MNIST-1D network where it grows, and checks that it does on your run. |
-| Classification error and loss | Train and validation, measured on the whole splits. |
+| Error and loss | Train and validation, measured on the whole splits: the classification error (share misclassified) and the mean cross-entropy; for a regression (sine, or a CSV with a continuous label) the RMSE (root mean squared error, in the label's units) and the mean squared error. |
 | Loss on the line θ_i → θ | J((1−α)θ_i + αθ) for the current parameters θ (Goodfellow, Vinyals & Saxe 2015). Beside it: whether it is monotone, its largest bump, its barrier above the chord between the ends, and whether the loss keeps falling past θ (then θ is where training stopped, not a minimum along the line). |
 | Straying from the path | How far the trajectory leaves the straight line: projection on the axis θ_i → θ against the residual norm, with the largest ρ = r/‖θ‖. |
 | Decision regions | For the 2-D data sets, what the network predicts over the plane. |
+| The fit | For a 1-D regression (sine, or a CSV with one feature and a continuous label): the training points and the network's prediction over them, redrawn as it trains. |
 
 Pause, step one update at a time, change the learning rate mid-run, or reset. A run that diverges pauses
 itself and says why. Every chart downloads as PNG or SVG, and the metrics as CSV, when the run is paused or done.
@@ -40,7 +41,9 @@ itself and says why. Every chart downloads as PNG or SVG, and the metrics as CSV
 | Deep linear | J(w₁, w₂) = (w₁w₂ − 1)²: a saddle at the origin, a hyperbola of minima, and the quartic along any line, in closed form and numerically. |
 | Minima | Weight-space symmetry: a run's permuted copy computes the same function far away, and a ReLU run's rescaled copy too, with another λ_max; matching two runs' units shrinks the barrier between them, measured again across widths. Random restarts: which seeds fit the training set, and the share that fits against width. |
 | Curvature | The Hessian's spectrum, its index along training, optimizers (Newton included) from one start, saddles and cliffs. |
+| Gradients | Inexact gradients: how far a minibatch gradient lies from the full one against the batch size m (its error falls like 1/√m), and at each logged step while a run trains. Signal through depth: activations and gradients layer by layer in a deep network at initialisation, vanishing at a small scale and exploding at a large one. |
 | Surfaces | Optimizers raced on analytic 2-D surfaces, with random restarts. |
+| Long-term dependencies | Repeated multiplication h_t = W h_(t−1): components with |λ| < 1 vanish and with |λ| > 1 explode, forward and back, exactly as λᵗ. The gradient ‖∂J/∂h_t‖ of your RNN and LSTM runs against the step t, at initialisation and after training. |
 
 Each gallery card below states its lesson as claims, and the page checks each on the run you just trained: **holds** or **fails**, with the measured number.
 

@@ -8,9 +8,6 @@ from ui.run_panel import apply_preset, preset_caption, shown_preset
 from ui.sidebar import settings
 from ui.train_view import data_preview, monitors, status, waiting
 
-WORKING = {"train": "Starting the training…", "pause": "Pausing…", "step": "Taking one step…",
-           "reset": "Starting a new run at step 0…"}
-
 require_frame()
 apply_preset("train")
 
@@ -22,11 +19,8 @@ preset_caption("train")
 if st.session_state.pop("train_autostart", False):  # a gallery card: train its settings
     session.request("reset")
     session.request("train")
-working = st.empty()  # says what a click is doing, at once (before anything else is drawn), while it is done
-if session.pending():
-    working.info(WORKING.get(session.pending()[0], "Working…"), icon=":material/hourglass_top:")
+if session.pending():  # app.py has already said what the click is doing (session.WORKING), before the sidebar
     session.perform()
-working.empty()
 config = settings()
 live = session.current()
 changed = []
@@ -84,6 +78,13 @@ def live_view() -> None:
         st.session_state["redraw_every"] = redraw_interval(snap.cpu_share, every)
         st.rerun(scope="app")  # drawing was starving the training (or no longer is): change the pace
     status(snap, every if training else None)
+    if snap.step == 0 and not training:  # nothing to chart yet: the page is cleared at once (no six empty charts)
+        st.info("Step 0: press **Train**, or **Step** for one step. The charts start with the first step.",
+                icon=":material/info:")
+        left, _ = st.columns(2)
+        with left:
+            data_preview(grid)
+        return
     preset = shown_preset("train")
     if preset is not None:
         claims_view.for_live(preset, snap)

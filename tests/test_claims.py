@@ -15,6 +15,8 @@ from core.model import records
 from core.model.config import TrainConfig
 from core.train.run import Run
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conv layers crawl on 2 threads of 2 busy cores
+
 
 # ---- the measures, on frames whose answers are known -------------------------------------------------------------
 def test_growth_compares_the_last_fifth_with_steps_five_to_twenty_percent():

@@ -16,11 +16,15 @@ def show(verdicts: list[claims.Verdict], what: str, final: bool = True) -> None:
     """The claims as a checklist under the caption; a failure is said plainly."""
     lines = []
     for v in verdicts:
+        if not v.applies:
+            lines.append(f"- :gray[**{claims.NOT_REGRESSION}**] · {v.claim.text}")
+            continue
         mark = ":green[**holds**]" if v.holds else ":red[**fails**]"
         lines.append(f"- {mark} · {v.claim.text}: measured **{v.value:{v.claim.fmt}}**, needs {v.claim.op} "
                      f"{v.claim.bound:{v.claim.fmt}}")
     st.markdown(f"**The caption's claims, checked on {what}**" + ("" if final else " (so far: the run is not done)")
                 + "\n" + "\n".join(lines))
+    verdicts = [v for v in verdicts if v.applies]
     failed = [v for v in verdicts if not v.holds]
     if failed and final:
         st.warning(f"{len(failed)} of {len(verdicts)} claims fail on this run, so the caption does not describe what "
@@ -46,7 +50,7 @@ def for_records(preset: presets.Preset) -> None:
 
 def for_live(preset: presets.Preset, snap) -> None:
     """Check a Train-page preset's claims on the live run's snapshot (they firm up as the run finishes)."""
-    evidence: Evidence = presets.monitor_evidence(snap.metrics, snap.points, snap.curvature)
+    evidence: Evidence = presets.monitor_evidence(snap.metrics, snap.points, snap.curvature, snap.task)
     verdicts = claims.check(preset.claims, evidence)
     differs = [k for k, v in TrainConfig(**preset.runs[0]).to_dict().items()
                if k != "device" and snap.config.to_dict().get(k) != v]

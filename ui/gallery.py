@@ -17,7 +17,8 @@ def gallery() -> None:
     st.subheader("Reproduce the paper's figures")
     st.caption("Goodfellow, Vinyals & Saxe (2015), *Qualitatively characterizing neural network optimization "
                "problems*. Each card opens the page that draws the figure and trains what it needs (seconds, on the "
-               "8×8 digits instead of MNIST). The same presets run headless: `python -m core preset NAME --out DIR`.")
+               "8×8 digits instead of MNIST and CIFAR-10). The same presets run headless: "
+               "`python -m core preset NAME --out DIR`.")
     items = list(PRESETS.values())
     for start in range(0, len(items), COLUMNS):
         for column, preset in zip(st.columns(COLUMNS), items[start : start + COLUMNS]):

@@ -121,7 +121,8 @@ def grid() -> tuple[np.ndarray | None, list[str]]:
 def display() -> tuple[str, list[str], bool]:
     a, b, c = st.columns([1, 2, 1], vertical_alignment="bottom")
     quantity = a.radio("Quantity", ["loss", "error"], key="ip_quantity", horizontal=True, **URL,
-                       help="Loss: mean cross-entropy. Error: share of the split misclassified.")
+                       help="Loss: mean cross-entropy (mean squared error for a regression). Error: share of the "
+                       "split misclassified (RMSE, root mean squared error, for a regression).")
     default = None if "ip_splits" in st.session_state else ["train", "validation"]
     splits = b.multiselect("Splits", ["train", "validation"], default=default, key="ip_splits", **URL)
     log_y = c.toggle("Log-scale y", key="ip_log", help="Shows differences near the bottom (paper Fig. 3).", **URL)
@@ -174,11 +175,21 @@ def metrics_table(frame: pd.DataFrame, ends: pd.DataFrame, quantity: str, splits
             st.caption(sentence)
 
 
+def regression(pairs) -> bool:
+    """Whether the lines' runs are regressions (their error is the RMSE); says so when runs of both kinds mix."""
+    tasks = {model_and_data(p.record.config)[1].task for p in pairs}
+    if len(tasks) > 1:
+        st.caption("These lines mix classification and regression runs: the error is a share misclassified for the "
+                   "first and an RMSE for the second, the loss a cross-entropy and a mean squared error.")
+    return tasks == {"regression"}
+
+
 def draw(pairs, alphas, windows, quantity, splits, log_y) -> None:
     """The main chart with its metrics, the zoom windows, and downloads."""
     frame = curves(pairs, alphas, "the line")
-    what = "error" if quantity == "error" else "loss"
-    chart = charts.curves_chart(frame, quantity, splits, log_y, title=f"{what.capitalize()} along the line θ(α)")
+    rmse = regression(pairs)
+    what = ("RMSE" if rmse else "Error") if quantity == "error" else "Loss"
+    chart = charts.curves_chart(frame, quantity, splits, log_y, title=f"{what} along the line θ(α)", regression=rmse)
     show_chart(chart, key="ip_chart")
     ends = endpoints.end_table(curves(pairs, PAST_ENDS, "the line just past its ends"), quantity)
     metrics_table(frame, ends, quantity, splits)
@@ -188,8 +199,8 @@ def draw(pairs, alphas, windows, quantity, splits, log_y) -> None:
             lo, hi = ZOOMS[window]
             zoomed = curves(pairs, alpha_grid(lo, hi, len(alphas)), f"window [{lo:g}, {hi:g}]")
             with column:
-                show_chart(charts.curves_chart(zoomed, quantity, splits, log_y, title=f"Zoom: α in [{lo:g}, {hi:g}]"),
-                           key=f"ip_window_{window}")
+                show_chart(charts.curves_chart(zoomed, quantity, splits, log_y, title=f"Zoom: α in [{lo:g}, {hi:g}]",
+                                               regression=rmse), key=f"ip_window_{window}")
     left, right = st.columns([2, 1])
     with left:
         chart_downloads(chart, "interpolation", key="ip_dl")

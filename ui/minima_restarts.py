@@ -9,6 +9,7 @@ from core import claims, presets
 from core.charts import minima as minima_charts
 from core.claims import Evidence
 from core.model.config import MAX_SEED
+from core.model.data import task_of
 from core.model.records import describe
 from core.train import restarts
 from ui import claims_view
@@ -21,6 +22,9 @@ def restarts_section(config, max_error: float) -> None:
     st.subheader("Random restarts of the sidebar's network")
     try:
         restarts.check(config, [config.seed])
+        if task_of(config) == "regression":
+            raise ValueError(f"This view counts the restarts that classify their training points, and the "
+                             f"{config.dataset} data make a regression; pick a classification data set in the sidebar.")
     except (ValueError, AttributeError) as exc:  # no config: the sidebar says what to fix
         st.info(str(exc) if config else "Fix the sidebar's settings to train restarts.", icon=":material/info:")
         return

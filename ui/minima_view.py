@@ -3,7 +3,6 @@ the barrier left after matching against width, and random restarts with the shar
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pandas as pd
@@ -21,12 +20,12 @@ from core.train import restarts
 from ui import claims_view, runs
 from ui.downloads import chart_downloads, csv_download
 from ui.interpolation_view import model_and_data
+from ui.progress import with_progress
 from ui.run_panel import shown_preset
 from ui.show import show_chart
 
 CACHE = "minima_cache"
 AUTO_SECONDS = 8.0  # train without asking when the estimate is at most this; above, a button says how long
-QUIET_SECONDS = 2.0  # below this a spinner; above, a progress bar with the time estimate
 
 
 def seconds(config, seeds, widths=1) -> float:
@@ -41,32 +40,6 @@ def seconds(config, seeds, widths=1) -> float:
     short, long = timed(20), timed(80)
     per_step = max((long - short) / 60, long / 80 / 4)
     return widths * max(long, short + per_step * (config.steps - 20))
-
-
-def _with_progress(work, seconds: float, what: str):
-    """work() in a thread, with a progress bar that counts the estimated seconds (a spinner when short)."""
-    if seconds < QUIET_SECONDS:
-        with st.spinner(what):
-            return work()
-    box: dict = {}
-
-    def target():
-        try:
-            box["result"] = work()
-        except Exception as exc:  # noqa: BLE001 — shown on the page's thread
-            box["error"] = exc
-
-    thread, start, bar = threading.Thread(target=target, daemon=True), time.perf_counter(), st.progress(0.0)
-    thread.start()
-    while thread.is_alive():
-        thread.join(0.25)
-        elapsed = time.perf_counter() - start
-        late = "; taking longer than estimated" if elapsed > seconds else ""
-        bar.progress(min(elapsed / seconds, 0.99), text=f"{what}: {elapsed:.0f} s of about {seconds:.0f} s{late}")
-    bar.empty()
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
 
 
 def cached(key, work, what: str = "Evaluating the lines…", estimate=None, button: str = ""):
@@ -84,7 +57,7 @@ def cached(key, work, what: str = "Evaluating the lines…", estimate=None, butt
             st.caption(f"About {seconds:.0f} s on this machine now, so it waits for the button.")
             return None
         slot.empty()
-        cache[key] = _with_progress(work, seconds, what)
+        cache[key] = with_progress(work, seconds, what)
         while len(cache) > 8:
             cache.pop(next(iter(cache)))
     return cache[key]
@@ -118,9 +91,8 @@ def permuted_section(records: dict[str, RunRecord]) -> dict | None:
     record = records[left.selectbox("Run", list(records), key="mn_run")]
     seed = right.number_input("Permutation seed", 0, 10**6, 0, key="mn_seed")
     spec, data = model_and_data(record.config.replace(device="cpu"))
-    if not spec.hidden:
-        st.info("Logistic regression has no hidden units to permute: its loss is convex, with one minimum.",
-                icon=":material/info:")
+    if symmetry.units_problem(spec, "permute"):
+        st.info(symmetry.units_problem(spec, "permute"), icon=":material/info:")
         return None
     _, frame, numbers = cached(("permute", record.name, record.step, int(seed)),
                                 lambda: symmetry.permuted_copy(spec, data, record.theta_final, int(seed)))
@@ -143,6 +115,9 @@ def permuted_section(records: dict[str, RunRecord]) -> dict | None:
 def rescale_section(record: RunRecord) -> pd.DataFrame | None:
     st.subheader("A run and its rescaled copies")
     spec, data = model_and_data(record.config.replace(device="cpu"))
+    if symmetry.units_problem(spec, "rescale"):
+        st.info(symmetry.units_problem(spec, "rescale"), icon=":material/info:")
+        return None
     if spec.activation not in symmetry.RESCALABLE:
         st.info(f"Rescaling does not apply to {spec.activation} units. For a > 0, relu(a·z) = a·relu(z) and max(a·z₁, "
                 "a·z₂) = a·max(z₁, z₂), so a ReLU or maxout unit's incoming weights × a and outgoing × 1/a cancel; "
@@ -204,8 +179,8 @@ def align_section(records: dict[str, RunRecord]) -> None:
     a = records[left.selectbox("Run A", names, key="mn_a")]
     b = records[right.selectbox("Run B", names, index=1, key="mn_b")]
     problem = endpoints.incompatibility(a, b) or ("Pick two different runs." if a.name == b.name else None)
-    if problem is None and not a.config.hidden:
-        problem = "Logistic regression has no hidden units to align."
+    if problem is None and (a.config.model != "mlp" or not a.config.hidden):
+        problem = symmetry.units_problem(model_and_data(a.config.replace(device="cpu"))[0], "align")
     if problem:
         st.info(problem, icon=":material/info:")
         return

@@ -20,7 +20,7 @@ CSS = """<style>
 [data-testid="stMainBlockContainer"] {padding-top: 1.5rem; max-width: 100%;}
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {font-size: 1.25rem; color: #1a1a1a;}
 [data-testid="stCaptionContainer"] p {font-size: 1.1rem; color: #333;}
-[data-testid="stMetricValue"] {font-size: 2.6rem;}
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] p {font-size: 2.6rem;}
 [data-testid="stMetricLabel"] p {font-size: 1.1rem;}
 </style>"""
 

@@ -95,9 +95,13 @@ def wanted(page: str) -> list[str] | None:
 def runs_table(records: dict) -> None:
     if records:
         frame = pd.DataFrame([runs.describe_record(r) for r in records.values()])
+        frame = frame.drop(columns=[c for c in ("val error", "val RMSE") if frame[c].isna().all()])
         st.dataframe(frame, hide_index=True, width="stretch", column_config={
-            "train loss": st.column_config.NumberColumn(format="%.4g", help="Mean cross-entropy on the train split"),
+            "train loss": st.column_config.NumberColumn(format="%.4g", help="Mean cross-entropy on the train split "
+                                                        "(mean squared error for a regression)"),
             "val error": st.column_config.NumberColumn(format="percent", help="Validation classification error"),
+            "val RMSE": st.column_config.NumberColumn(format="%.4g", help="Validation root mean squared error, in the "
+                                                      "label's units (a regression)"),
             "steps": st.column_config.NumberColumn(help="Optimizer steps taken"),
         })
 

@@ -13,6 +13,7 @@ import streamlit as st
 import torch
 
 from core.model.config import TrainConfig
+from core.model.data import task_of
 from core.model.records import RunRecord, describe, short_name
 from core.train.live import CapacityError, LiveRun
 
@@ -186,5 +187,17 @@ def cancel_queue() -> None:
 
 def describe_record(record: RunRecord) -> dict:
     """One row of the runs table."""
+    regression = record_task(record) == "regression"
+    error = record.final_value("val_error")
     return {"run": record.name, "settings": describe(record.config), "steps": record.step, "status": record.status,
-            "train loss": record.final_value("train_loss"), "val error": record.final_value("val_error")}
+            "train loss": record.final_value("train_loss"), "val error": None if regression else error,
+            "val RMSE": error if regression else None}
+
+
+def record_task(record: RunRecord) -> str:
+    """classification or regression: what the run's data set makes (a CSV's labels decide); "classification" when
+    its data cannot be read any more (a file gone)."""
+    try:
+        return task_of(record.config)
+    except ValueError:
+        return "classification"

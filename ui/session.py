@@ -7,7 +7,7 @@ import streamlit as st
 from core.model.config import HOT_FIELDS, TrainConfig
 from core.train import trainers
 from core.train.live import CapacityError, LiveRun
-from ui import runs
+from ui import heartbeat, runs
 from ui.sidebar import config_from_widgets
 
 KEY = "live_run"
@@ -60,11 +60,14 @@ def new_run(config: TrainConfig) -> LiveRun:
     if old is not None and not full:
         runs.retire(old, name)
     st.session_state[KEY] = live
+    heartbeat.watch(live)  # alive while this tab is open, however seldom the browser redraws it
     st.session_state[runs.LIVE_NAME] = runs.next_name(config)
     return live
 
 
 ORDER = {"reset": 0, "step": 1, "train": 2, "pause": 3}  # clicks that arrive in one rerun: the order they mean
+WORKING = {"train": "Starting the training…", "pause": "Pausing…", "step": "Taking one step…",
+           "reset": "Starting a new run at step 0…"}  # what the page says at once while it carries a click out
 
 
 def request(action: str) -> None:

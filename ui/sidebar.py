@@ -9,35 +9,54 @@ from core.model.data import DATASETS
 from core.model.device import DEVICES
 from core.model.networks import ACTIVATIONS, EXACT_HESSIAN_MAX_PARAMS
 from core.model.optim import OPTIMIZERS
+from ui.data_inputs import FELL_BACK, NOT_FROM_URL, data_problem, data_ui, data_values, users_of
 
 D = cfg.DEFAULT
 URL = {"bind": "query-params"}  # widget key = config field = URL parameter; defaults stay out of the URL
 KEPT = "settings_kept"  # the widgets' values, kept while a page that does not show them is open
 
 
-def _data_ui() -> dict:
-    with st.expander("Data", expanded=True):
-        v = {"dataset": st.selectbox("Data set", list(DATASETS), key="dataset",
-                                     help="\n".join(f"- **{k}**: {d.description}" for k, d in DATASETS.items()),
-                                     **URL)}
-        toy = DATASETS[v["dataset"]].sized
-        v["n_samples"] = st.slider("Points", 100, 20_000, D.n_samples, 100, key="n_samples", disabled=not toy,
-                                   help="Size of a 2-D toy set (digits always has 1,797 images).", **URL)
-        v["noise"] = st.slider("Noise", 0.0, 1.0, D.noise, 0.05, key="noise", disabled=not toy, **URL)
-        v["val_fraction"] = st.slider("Validation share", 0.05, 0.5, D.val_fraction, 0.05, key="val_fraction",
-                                      **URL)
-        v["data_seed"] = st.number_input("Data seed", 0, 10**6, D.data_seed, key="data_seed", **URL)
-    return v
+def models_for(dataset: str) -> list[str]:
+    """The models (config.MODELS) the config accepts for this data set."""
+    models = []
+    for model in cfg.MODELS:
+        try:
+            cfg.from_dict({"dataset": dataset, "model": model, "csv_path": "-" if dataset == "csv" else ""})
+        except ValueError as exc:
+            if str(exc).startswith("model must"):
+                continue
+        models.append(model)
+    return models
 
 
-def _model_ui() -> dict:
+def _one_width_for_recurrent() -> None:
+    """Picking rnn or lstm keeps the first hidden width as the state size (they take exactly one)."""
+    widths = [w for w in str(st.session_state.get("hidden", "")).replace(" ", "").strip("[]").split(",") if w]
+    if st.session_state.get("model") in ("rnn", "lstm") and len(widths) != 1:
+        st.session_state["hidden"] = widths[0] if widths else "32"
+
+
+def _model_ui(dataset: str) -> dict:
     with st.expander("Network", expanded=True):
-        hidden = st.text_input("Hidden layer widths", ",".join(map(str, D.hidden)), key="hidden",
-                               help="Comma-separated widths, e.g. 64,64. Leave empty for logistic regression.",
-                               **URL)
-        v = {"hidden": hidden}
-        v["activation"] = st.selectbox("Activation", list(ACTIVATIONS), key="activation",
+        models = models_for(dataset) if dataset in DATASETS else ["mlp"]
+        if st.session_state.get("model", "mlp") not in models:  # cnn, and then a data set without a layout
+            st.session_state["model"] = "mlp"
+        v = {"model": st.selectbox("Model", models, key="model", on_change=_one_width_for_recurrent,
+                                   help="\n".join(f"- **{k}**: {text}" for k, text in cfg.MODELS.items()), **URL)}
+        if "cnn" not in models:
+            shaped = [k for k, d in DATASETS.items() if d.shape]
+            st.caption(f"A CNN needs images or signals ({', '.join(shaped)}); the {dataset} data have no such layout.")
+        cnn = v["model"] == "cnn"
+        v["hidden"] = st.text_input("Hidden layer widths", ",".join(map(str, D.hidden)), key="hidden", disabled=cnn,
+                                    help="Comma-separated widths, e.g. 64,64; empty for logistic regression; rnn and "
+                                    "lstm: one width, the state size.",
+                                    **URL)
+        v["activation"] = st.selectbox("Activation", list(ACTIVATIONS), key="activation", disabled=v["model"] != "mlp",
                                        index=list(ACTIVATIONS).index(D.activation), **URL)
+        v["channels"] = st.text_input(
+            "Channels", ",".join(map(str, D.channels)), key="channels", disabled=not cnn,
+            help=f"CNN: comma-separated channels of 1 to {cfg.MAX_CONV_BLOCKS} blocks (conv 3 → ReLU → max-pool 2), "
+            f"each 1 to {cfg.MAX_CHANNELS}, e.g. 8,16; then one linear layer.", **URL)
         v["init_scale"] = st.number_input("Initialisation scale", 0.01, 100.0, D.init_scale, 0.1, key="init_scale",
                                           help="Multiplies PyTorch's default initialisation; small values start "
                                           "near the saddle at the origin.", **URL)
@@ -87,21 +106,45 @@ def _optimizer_ui() -> dict:
 
 
 def unused_link_settings() -> None:
-    """On a page that does not train: name the link's training settings, which it does not use."""
-    fields = [f"`{k}={st.query_params[k]}`" for k in st.query_params if k in cfg.FIELD_TYPES]
+    """On a page that does not train: name the link's training settings, which it does not use, and the file
+    settings, which no page takes from a link."""
+    never = [f"`{k}`" for k in st.query_params if k in NOT_FROM_URL]
+    fields = [f"`{k}={st.query_params[k]}`" for k in st.query_params if k in cfg.FIELD_TYPES and k not in NOT_FROM_URL]
     if fields:
         st.warning(f"This page does not train runs, so the link's settings {', '.join(fields)} were not used. "
                    "Open the link on the **Train** page to train with them.", icon=":material/link_off:")
+    if never:
+        st.warning(f"The link's {', '.join(never)} will not be used on any page: the app never opens a file or "
+                   "folder that a link names.", icon=":material/link_off:")
 
 
-def ignored_url_fields(url: dict, config: cfg.TrainConfig | None) -> list[str]:
-    """A sentence for each config field of the link that the sidebar could not take, saying why."""
+def ignored_url_fields(url: dict, config: cfg.TrainConfig | None, dataset: str | None = None) -> list[str]:
+    """A sentence for each config field of the link that the sidebar could not take, saying why. Each field is tried
+    with the sidebar's other settings (config; without one, its data set), so `model=cnn` is judged on the data set
+    the sidebar uses."""
+    dataset = config.dataset if config is not None else dataset or url.get("dataset")
+    if config is not None:
+        base = config.to_dict()
+    else:  # csv without its file is no config at all
+        base = {"dataset": dataset} if dataset in DATASETS and dataset != "csv" else {}
     problems = []
     for name, raw in url.items():
         if name not in cfg.FIELD_TYPES:
             continue
+        if name in NOT_FROM_URL:
+            problems.append(f"`{name}` was ignored: {NOT_FROM_URL[name]}.")
+            continue
+        if name == "dataset" and raw == "csv" and dataset != "csv":
+            problems.append("`dataset=csv` was ignored: a link cannot carry the CSV file itself; choose csv under "
+                            "Data and upload the file.")
+            continue
+        users = users_of(name)
+        if users and dataset not in users:
+            problems.append(f"`{name}={raw}` was ignored: it applies only to the data set{'s' * (len(users) > 1)} "
+                            f"{', '.join(users)}.")
+            continue
         try:
-            wanted = getattr(cfg.from_dict({name: raw}), name)
+            wanted = getattr(cfg.from_dict({**base, name: raw}), name)
         except ValueError as exc:
             problems.append(f"`{name}={raw}` was ignored: {exc}.")
             continue
@@ -114,6 +157,7 @@ def widget_values(config: cfg.TrainConfig) -> dict:
     """The sidebar's widget values (key -> value) that describe `config`."""
     values = config.to_dict()
     values["hidden"] = ",".join(map(str, config.hidden))
+    values["channels"] = ",".join(map(str, config.channels))
     return values
 
 
@@ -131,11 +175,14 @@ def settings() -> cfg.TrainConfig | None:
 
 
 def config_from_widgets() -> cfg.TrainConfig | None:
-    """The config the sidebar's widgets hold now, or None when they do not make one. In a button's callback, which
-    runs before the sidebar is drawn again, this already includes a setting changed together with the click."""
-    values = {k: st.session_state[k] for k in cfg.FIELD_TYPES if k in st.session_state}
+    """The config the sidebar's widgets hold now, or None when they do not make one (or its data cannot be read). In
+    a button's callback, which runs before the sidebar is drawn again, this already includes a setting changed
+    together with the click."""
+    values = data_values({k: st.session_state[k] for k in cfg.FIELD_TYPES if k in st.session_state})
+    if not values or data_problem(values) is not None:
+        return None
     try:
-        return cfg.from_dict(values) if values else None
+        return cfg.from_dict(values)
     except ValueError:
         return None
 
@@ -146,13 +193,18 @@ def config_ui() -> cfg.TrainConfig | None:
     url = {k: st.query_params[k] for k in st.query_params}  # before the widgets read (and drop) bad values
     with st.sidebar:
         st.header("Settings")
-        values = {**_data_ui(), **_model_ui(), **_optimizer_ui()}
-        try:
-            config = cfg.from_dict(values)
-        except ValueError as exc:
-            st.error(f"Fix this setting: {exc}")
-            config = None
-    problems = ignored_url_fields(url, config)
+        data, problem = data_ui()  # a problem (missing files, no upload) is shown there, as what to do
+        values = data_values({**data, **_model_ui(data["dataset"]), **_optimizer_ui()})
+        config = None
+        if problem is None:
+            try:
+                config = cfg.from_dict(values)
+            except ValueError as exc:
+                st.error(f"Fix this setting: {exc}")
+    problems = ignored_url_fields(url, config, data["dataset"])
+    for name in url:  # no widget drops these from the address bar: a copied link must not carry them on
+        if name in NOT_FROM_URL or (users_of(name) and data["dataset"] not in users_of(name)):
+            del st.query_params[name]
     if problems:
         st.session_state["url_problems"] = problems
     if st.session_state.get("url_problems"):
@@ -162,4 +214,6 @@ def config_ui() -> cfg.TrainConfig | None:
             if st.button("Dismiss", key="url_problems_dismiss"):
                 st.session_state.pop("url_problems")
                 st.rerun()
+    if st.session_state.pop(FELL_BACK, False):  # the Data set list was drawn without csv: draw it again, with it
+        st.rerun()
     return config

@@ -1,4 +1,4 @@
-"""Drawing a live run snapshot: status, the four monitors, and the decision regions."""
+"""Drawing a live run snapshot: status, the four monitors, and the decision regions (or a 1-D regression's fit)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from core.charts import training as charts
 from core.frames import WINDOW
 from core.model.config import TrainConfig
 from core.model.data import DATASETS, from_config
-from core.probes.boundary import points_frame
+from core.probes.boundary import draws_fit, fit_points, points_frame
 from core.probes.interpolation import BARRIER_HELP, curve_metrics, end_drops
 from core.probes.straying import straying_summary
 from core.train.live import REDRAW_FAST, LiveRun, Snapshot
@@ -40,19 +40,29 @@ def status(snap: Snapshot, redraw_every: float | None) -> None:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _plane_points(config: TrainConfig) -> pd.DataFrame:
+def _plane_points(config: TrainConfig) -> pd.DataFrame | None:
+    """The training points of a 2-D data set, or of a 1-D regression (kind column); None for other data."""
     data = from_config(config)
-    return points_frame(data.x_train, data.y_train)
+    if draws_fit(data):
+        return fit_points(data.x_train, data.y_train)
+    return points_frame(data.x_train, data.y_train) if data.is_2d and data.task == "classification" else None
 
 
 def data_preview(config: TrainConfig) -> None:
-    """Before the first run: the training points of a 2-D data set (what the decision regions will be drawn on)."""
-    if not DATASETS[config.dataset].plane:
+    """Before the first run: the training points of a 2-D data set (what the decision regions will be drawn on), or
+    of a 1-D regression (what the fit will be drawn on). Data laid out as images or signals are not drawn."""
+    if DATASETS[config.dataset].shape:
         return
-    points = _plane_points(config)
+    try:
+        points = _plane_points(config)
+    except ValueError:  # an unreadable CSV: the sidebar says why
+        return
+    if points is None:
+        return
     title = f"The data: {config.dataset}, {len(points):,} training points"
-    _chart(lambda: charts.data_chart(points, title), (config.dataset, config.n_samples, config.noise,
-                                                        config.val_fraction, config.data_seed), "data", False)
+    draw = charts.fit_chart if "kind" in points else charts.data_chart
+    _chart(lambda: draw(points, title), (config.dataset, config.n_samples, config.noise, config.val_fraction,
+                                         config.data_seed, config.csv_path, config.label_column), "data", False)
 
 
 def waiting(live: LiveRun, why: str | None = None) -> None:
@@ -152,32 +162,34 @@ def curvature_section(snap: Snapshot, downloads: bool) -> None:
         _curvature_readouts(snap)
 
 
-def _replay_frame(points, metrics):
+def _replay_frame(points, metrics, regression: bool):
     """The gradient norm and the error side by side, up to the last step of `metrics` (a frame of the replay)."""
     last = metrics["step"].max()
     return alt.hconcat(charts.grad_norm_chart(points[points["step"] <= last]).properties(width=380),
-                       charts.error_chart(metrics).properties(width=380))
+                       charts.error_chart(metrics, regression).properties(width=380))
 
 
 def monitors(live: LiveRun, snap: Snapshot, training: bool) -> None:
-    """The four live monitors, two per row, and for 2-D data the decision regions."""
+    """The four live monitors, two per row, and for 2-D data the decision regions (a 1-D regression's fit)."""
     downloads = not training
+    regression = snap.task == "regression"  # its error columns hold the RMSE, its loss the mean squared error
     rows = (id(live), len(snap.metrics), snap.step if snap.metrics.empty else snap.metrics["step"].iloc[-1])
     left, right = st.columns(2)
     with left:
         _chart(lambda: charts.grad_norm_chart(snap.points), (id(live), snap.step), "gradient_norm", downloads)
     with right:
-        _chart(lambda: charts.error_chart(snap.metrics), rows, "classification_error", downloads)
+        _chart(lambda: charts.error_chart(snap.metrics, regression), rows,
+               "rmse" if regression else "classification_error", downloads)
     curvature_section(snap, downloads)
     left, right = st.columns(2)
     with left:
-        _chart(lambda: charts.loss_chart(snap.metrics), rows, "loss", downloads)
+        _chart(lambda: charts.loss_chart(snap.metrics, regression=regression), rows, "loss", downloads)
     with right:
         line, at = snap.line, snap.line_step
         curve, ends = line[~line["past_ends"]].drop(columns="past_ends"), line[line["past_ends"]]
         end = "θ_final" if snap.status == "done" else "θ now"
-        _chart(lambda: charts.interpolation_chart(curve, title=f"Loss on the line θ_i → {end}"), (id(line), end),
-               "interpolation", downloads)
+        _chart(lambda: charts.interpolation_chart(curve, title=f"Loss on the line θ_i → {end}", regression=regression),
+               (id(line), end), "interpolation", downloads)
         st.caption(f"θ = the parameters at step {at:,}" + (", the end of the run." if snap.status == "done" else
                    "; recomputed while training, as often as its cost allows."))
         _interp_metrics(curve, ends)
@@ -190,11 +202,13 @@ def monitors(live: LiveRun, snap: Snapshot, training: bool) -> None:
         if snap.regions is not None:
             _chart(lambda: charts.boundary_chart(snap.regions, snap.points_2d), (id(live), id(snap.regions)),
                    "decision_regions", downloads)
+        elif snap.fit is not None:
+            _chart(lambda: charts.fit_chart(snap.fit), (id(live), id(snap.fit)), "fit", downloads)
         else:
             _chart(lambda: charts.norms_chart(snap.metrics), rows, "norms", downloads)
     if downloads:
         csv_download(snap.metrics, "Metrics (CSV)", "metrics", "dl_metrics_csv")
-        gif_download(lambda: export.growth(lambda rows: _replay_frame(snap.points, rows), snap.metrics), "training",
-                     key="train_gif", label="Animated GIF (the run replayed)")
+        gif_download(lambda: export.growth(lambda rows: _replay_frame(snap.points, rows, regression), snap.metrics),
+                     "training", key="train_gif", label="Animated GIF (the run replayed)")
     else:
         st.caption("Pause to download the charts (PNG, SVG) and the metrics (CSV).")

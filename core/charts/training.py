@@ -15,6 +15,15 @@ DASHES = {"train": [1, 0], "validation": [6, 3]}
 STEP_AXIS = alt.Axis(tickMinStep=1, format=",d")  # whole steps: no 0.5 ticks, no "0.000000" on a run at step 0
 
 
+def error_title(regression: bool = False) -> str:
+    """What the error columns hold: the share misclassified, or a regression's RMSE (in the label's units)."""
+    return "RMSE" if regression else "classification error"
+
+
+def loss_title(regression: bool = False) -> str:
+    """What the loss columns hold: the mean cross-entropy, or a regression's mean squared error."""
+    return "mean squared error" if regression else "mean cross-entropy"
+
 
 def _long(frame: pd.DataFrame, x: str, columns: dict[str, str], value: str) -> pd.DataFrame:
     """Wide columns {column: split label} -> long rows (x, split, value), non-finite values dropped."""
@@ -60,16 +69,18 @@ def _split_lines(frame: pd.DataFrame, x: str, x_title: str, columns: dict, value
     ).properties(height=HEIGHT)
 
 
-def error_chart(metrics: pd.DataFrame) -> alt.Chart:
-    """Train and validation classification error over steps (book Fig. 8.1, right)."""
+def error_chart(metrics: pd.DataFrame, regression: bool = False) -> alt.Chart:
+    """Train and validation classification error over steps (book Fig. 8.1, right); a regression's RMSE, as a
+    number in the label's units, when `regression`."""
+    title = "RMSE (root mean squared error)" if regression else "Classification error"
     return _split_lines(metrics, "step", "step", {"train_error": "train", "val_error": "validation"}, "error",
-                        "classification error", False, True).properties(title="Classification error")
+                        error_title(regression), False, not regression).properties(title=title)
 
 
-def loss_chart(metrics: pd.DataFrame, log_y: bool = False) -> alt.Chart:
-    """Train and validation mean cross-entropy over steps."""
+def loss_chart(metrics: pd.DataFrame, log_y: bool = False, regression: bool = False) -> alt.Chart:
+    """Train and validation mean cross-entropy (a regression's mean squared error) over steps."""
     return _split_lines(metrics, "step", "step", {"train_loss": "train", "val_loss": "validation"}, "loss",
-                        "mean cross-entropy J(θ)", log_y, False).properties(title="Loss on the full splits")
+                        f"{loss_title(regression)} J(θ)", log_y, False).properties(title="Loss on the full splits")
 
 
 def norms_chart(metrics: pd.DataFrame) -> alt.Chart:
@@ -85,21 +96,23 @@ def norms_chart(metrics: pd.DataFrame) -> alt.Chart:
 
 
 def interpolation_chart(curve: pd.DataFrame, quantity: str = "loss", log_y: bool = False,
-                        title: str = "J((1−α)·θ_i + α·θ_now)") -> alt.LayerChart:
-    """J along the straight line between two parameter vectors, with the endpoints marked (definitions §2)."""
-    percent = quantity == "error"
+                        title: str = "J((1−α)·θ_i + α·θ_now)", regression: bool = False) -> alt.LayerChart:
+    """J along the straight line between two parameter vectors, with the endpoints marked (definitions §2);
+    `regression`: the loss is the mean squared error and the error the RMSE."""
+    error = quantity == "error"
     columns = {f"train_{quantity}": "train", f"val_{quantity}": "validation"}
     lines = _split_lines(curve, "alpha", "α", columns, quantity,
-                         "classification error" if percent else "mean cross-entropy", log_y, percent)
+                         error_title(regression) if error else loss_title(regression), log_y, error and not regression)
     ends = alt.Chart(pd.DataFrame({"alpha": [0.0, 1.0], "end": ["start (α=0)", "end (α=1)"]})).mark_rule(
         strokeDash=[4, 4], color="gray").encode(x="alpha:Q", tooltip=["end:N"])
     return (lines + ends).properties(title=title)
 
 
 def curves_chart(frame: pd.DataFrame, quantity: str = "loss", splits=("train", "validation"), log_y: bool = False,
-                 title: str = "J((1−α)·θ₀ + α·θ₁)") -> alt.LayerChart:
-    """Several interpolation curves (a `curve` column) on one axis: colour = curve, dash = split (paper Fig. 3)."""
-    percent = quantity == "error"
+                 title: str = "J((1−α)·θ₀ + α·θ₁)", regression: bool = False) -> alt.LayerChart:
+    """Several interpolation curves (a `curve` column) on one axis: colour = curve, dash = split (paper Fig. 3);
+    `regression`: the loss is the mean squared error and the error the RMSE, drawn as numbers."""
+    percent = quantity == "error" and not regression
     columns = {f"train_{quantity}": "train", f"val_{quantity}": "validation"}
     columns = {col: label for col, label in columns.items() if label in splits}
     parts = []
@@ -109,7 +122,7 @@ def curves_chart(frame: pd.DataFrame, quantity: str = "loss", splits=("train", "
     data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["alpha", "split", quantity, "curve"])
     if log_y:
         data = data[data[quantity] > 0]
-    y_title = "classification error" if percent else "mean cross-entropy J(θ(α))"
+    y_title = error_title(regression) if quantity == "error" else f"{loss_title(regression)} J(θ(α))"
     fmt = ".2%" if percent else ".4g"
     lines = alt.Chart(data).mark_line().encode(
         x=alt.X("alpha:Q", title="α  (θ₀ at 0, θ₁ at 1)"),
@@ -194,3 +207,23 @@ def data_chart(points: pd.DataFrame, title: str) -> alt.Chart:
     return _dots(points, legend=True).properties(title=title, height=320)
 
 
+
+
+FIT_COLORS = alt.Scale(domain=["training point", "prediction"], range=["#4c78a8", "#d62728"])
+FIT_TITLE = "The fit (training points and the network's prediction)"
+
+
+def fit_chart(frame: pd.DataFrame, title: str = FIT_TITLE) -> alt.LayerChart:
+    """A 1-D regression: the training points (x, y) and the network's prediction on a grid of x as a line. `frame`
+    has x, y and kind ("training point" or "prediction"); without prediction rows only the points are drawn."""
+    points, line = frame[frame["kind"] == "training point"], frame[frame["kind"] == "prediction"]
+    kinds = [k for k, part in zip(FIT_COLORS.domain, (points, line)) if len(part)]  # the legend lists what is drawn
+    scale = alt.Scale(domain=kinds, range=[c for k, c in zip(FIT_COLORS.domain, FIT_COLORS.range) if k in kinds])
+    color = alt.Color("kind:N", title=None, scale=scale, legend=alt.Legend(orient="bottom"))
+    x, y = alt.X("x:Q", title="x", scale=alt.Scale(zero=False)), alt.Y("y:Q", title="y", scale=alt.Scale(zero=False))
+    dots = alt.Chart(points).mark_circle(size=14, opacity=0.6).encode(
+        x=x, y=y, color=color, tooltip=[alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f")])
+    curve = alt.Chart(line).mark_line(strokeWidth=2.5).encode(
+        x=x, y=y, color=color, order="x:Q",
+        tooltip=[alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", title="prediction", format=".3f")])
+    return (dots + curve).properties(title=title, height=320)

@@ -12,6 +12,7 @@ from core.cli import paper as cli_paper
 from core.cli import symmetry as cli_symmetry
 from core.cli.rundir import figure_options, load_run_dir, save_figures, write_outputs
 from core.model import records
+from core.model.data import task_of
 from core.probes import endpoints
 from core.probes.interpolation import PAST_ENDS, alpha_grid
 from core.probes.straying import straying_summary
@@ -41,7 +42,9 @@ def cmd_interpolate(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     frame[CURVE_COLUMNS].to_csv(out / "interpolation.csv", index=False)
-    save_figures({"interpolation": charts.curves_chart(frame, title=pair.label)}, out, args.png, args.svg)
+    regression = task_of(run.config) == "regression"
+    save_figures({"interpolation": charts.curves_chart(frame, title=pair.label, regression=regression)}, out,
+                 args.png, args.svg)
     table = endpoints.curve_table(frame)
     table.drop(columns="curve").to_csv(out / "curve_metrics.csv", index=False)
     ends = endpoints.end_table(endpoints.curves([pair], PAST_ENDS))
@@ -92,7 +95,8 @@ def _interpolation_preset(preset, out: Path, png: bool, svg: bool, seed: int) ->
         frame.to_csv(out / f"{name}.csv", index=False)
         if title == "main":
             endpoints.curve_table(frame, quantity).to_csv(out / "curve_metrics.csv", index=False)
-        chart = charts.curves_chart(frame, quantity, splits, bool(view.get("ip_log")), title=preset.title)
+        chart = charts.curves_chart(frame, quantity, splits, bool(view.get("ip_log")), title=preset.title,
+                                    regression=any(task_of(r.config) == "regression" for r in kept))
         save_figures({name: chart}, out, png, svg)
     return presets.evidence(preset, kept)
 

@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 from core.cli import curvature as cli_curvature
+from core.cli import data as cli_data
 from core.cli import experiments as cli_experiments
 from core.cli import landscape as cli_landscape
+from core.cli import noise as cli_noise
 from core.cli import paper as cli_paper
 from core.cli import restarts as cli_restarts
 from core.cli import surface as cli_surface
@@ -48,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_landscape.register(sub)
     cli_symmetry.register(sub)
     cli_restarts.register(sub)
+    cli_noise.register(sub)
+    cli_data.register(sub)
     return parser
 
 

@@ -48,8 +48,8 @@ def _write(out: Path, summary: dict) -> None:
 def cmd_permute(args) -> int:
     record = load_run_dir(args.run)
     spec, data = model_and_data(record.config.replace(device="cpu"))
-    if not spec.hidden:
-        raise ValueError("logistic regression has no hidden units to permute")
+    if symmetry.units_problem(spec, "permute"):
+        raise ValueError(symmetry.units_problem(spec, "permute"))
     theta = record.theta_final
     permuted = symmetry.permute(spec, theta, symmetry.random_permutations(spec, args.seed))
     x = torch.cat([data.x_train, data.x_val])
@@ -75,8 +75,8 @@ def cmd_align(args) -> int:
     if problem:
         raise ValueError(problem)
     spec, data = model_and_data(a.config.replace(device="cpu"))
-    if not spec.hidden:
-        raise ValueError("logistic regression has no hidden units to align")
+    if symmetry.units_problem(spec, "align"):
+        raise ValueError(symmetry.units_problem(spec, "align"))
     aligned = symmetry.permute(spec, b.theta_final, symmetry.weight_matching(spec, a.theta_final, b.theta_final))
     before, barrier_before = _line(a, a.theta_final, b.theta_final, "before")
     after, barrier_after = _line(a, a.theta_final, aligned, "after")
@@ -95,8 +95,8 @@ def cmd_align(args) -> int:
 def cmd_rescale(args) -> int:
     record = load_run_dir(args.run)
     spec, data = model_and_data(record.config.replace(device="cpu"))
-    if not spec.hidden:
-        raise ValueError("logistic regression has no hidden units to rescale")
+    if symmetry.units_problem(spec, "rescale"):
+        raise ValueError(symmetry.units_problem(spec, "rescale"))
     if not 1 <= args.layer <= len(spec.hidden):
         raise ValueError(f"--layer must be 1 to {len(spec.hidden)}, got {args.layer}")
     unit = None if args.unit is None else args.unit - 1

@@ -15,6 +15,16 @@ from core.model.optim import OPTIMIZERS
 MAX_WIDTH = 1024
 MAX_DEPTH = 6
 MAX_SEED = 2**31 - 2
+MAX_CONV_BLOCKS, MAX_CHANNELS = 3, 64
+MODELS = {"mlp": "a fully connected network: `hidden` widths and an `activation` (the default)",
+          "cnn": "a small convolutional network: (conv 3 -> relu -> max-pool 2) per entry of `channels`, then a linear "
+                 "layer; for images and signals (digits, mnist1d, mnist)",
+          "rnn": "a tanh recurrent network over the sequence data sets (adding, copy, parity): state size = the one "
+                 "width in `hidden`, a linear readout of the last state",
+          "lstm": "an LSTM over the sequence data sets (adding, copy, parity): state size = the one width in `hidden`, "
+                  "a linear readout of the last state"}
+RECURRENT_MODELS = ("rnn", "lstm")
+MAX_SEQ_LEN = 200
 
 
 @dataclass(frozen=True)
@@ -26,7 +36,14 @@ class TrainConfig:
     noise: float = 0.2  # label-free jitter of the 2-D toys (std of Gaussian noise)
     val_fraction: float = 0.2  # share of the samples held out for validation
     data_seed: int = 0  # seed of the data generator and of the train/val split
+    data_dir: str = ""  # dataset=mnist: the folder with the four IDX files; empty = data.DEFAULT_MNIST_DIR
+    subset: int = 10000  # dataset=mnist: images drawn (seeded) from the 70,000; 0 = all
+    csv_path: str = ""  # dataset=csv: the file to read
+    label_column: str = ""  # dataset=csv: the label column's name; empty = the last column
+    seq_len: int = 20  # the sequence data sets (adding, copy, parity): steps T, the memory the task needs
+    model: str = "mlp"  # a key of MODELS: mlp (hidden, activation), cnn (channels), rnn or lstm (hidden = [H])
     hidden: tuple[int, ...] = (32, 32)  # hidden widths; () is logistic regression
+    channels: tuple[int, ...] = (8, 16)  # model=cnn: channels of each conv -> relu -> max-pool block
     activation: str = "tanh"  # a key of networks.ACTIVATIONS
     init_scale: float = 1.0  # multiplies PyTorch's default initialisation
     seed: int = 0  # seed of the initialisation and of the minibatch order
@@ -47,12 +64,14 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(self.hidden))
+        object.__setattr__(self, "channels", tuple(self.channels))
         validate(self)
 
     def to_dict(self) -> dict:
         """The config as a JSON-ready dict (hidden as a list)."""
         d = dataclasses.asdict(self)
         d["hidden"] = list(self.hidden)
+        d["channels"] = list(self.channels)
         return d
 
     def replace(self, **changes) -> TrainConfig:
@@ -90,6 +109,27 @@ def _check_choice(name: str, value, choices) -> None:
 def validate(c: TrainConfig) -> None:
     """Raise ValueError with a sentence a person can act on when a field is out of range."""
     _check_choice("dataset", c.dataset, DATASETS)
+    _check_choice("model", c.model, MODELS)
+    for name in ("data_dir", "csv_path", "label_column"):
+        if not isinstance(getattr(c, name), str) or len(getattr(c, name)) > 1000:
+            _fail(name, "a text of at most 1,000 characters", getattr(c, name))
+    _check_number("subset", c.subset, int, 0, 70_000)
+    if c.dataset == "csv" and not c.csv_path:
+        _fail("csv_path", "the CSV file to read when dataset is csv", c.csv_path)
+    if len(c.channels) not in range(1, MAX_CONV_BLOCKS + 1) or not all(
+        isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= MAX_CHANNELS for h in c.channels
+    ):
+        _fail("channels", f"a list of 1 to {MAX_CONV_BLOCKS} channel counts, each 1 to {MAX_CHANNELS}",
+              list(c.channels))
+    sequences = [k for k, d in DATASETS.items() if "seq_len" in d.options]
+    if c.model in RECURRENT_MODELS and c.dataset not in sequences:
+        _fail("model", f"mlp{' or cnn' if DATASETS[c.dataset].shape else ''} for dataset {c.dataset} (an {c.model} "
+              f"reads sequences: {', '.join(sequences)})", c.model)
+    if c.dataset in sequences and c.model not in ("mlp", *RECURRENT_MODELS):
+        _fail("model", f"mlp (on the flattened sequence), rnn or lstm for dataset {c.dataset}", c.model)
+    if c.model == "cnn" and not DATASETS[c.dataset].shape:
+        _fail("model", f"mlp for dataset {c.dataset} (a cnn needs images or signals: "
+              f"{', '.join(k for k, d in DATASETS.items() if d.shape)})", c.model)
     _check_choice("activation", c.activation, ACTIVATIONS)
     _check_choice("optimizer", c.optimizer, OPTIMIZERS)
     _check_choice("device", c.device, DEVICES)
@@ -102,6 +142,9 @@ def validate(c: TrainConfig) -> None:
         isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= MAX_WIDTH for h in c.hidden
     ):
         _fail("hidden", f"a list of at most {MAX_DEPTH} widths, each 1 to {MAX_WIDTH}", list(c.hidden))
+    if c.model in RECURRENT_MODELS and len(c.hidden) != 1:
+        _fail("hidden", f"exactly one width for model {c.model} (its state size H), such as [32]", list(c.hidden))
+    _check_number("seq_len", c.seq_len, int, 2, MAX_SEQ_LEN)
     _check_number("init_scale", c.init_scale, float, 0, 100, lo_open=True)
     _check_number("lr", c.lr, float, 0, 1000, lo_open=True)
     _check_number("momentum", c.momentum, float, 0, 0.9999)
@@ -130,7 +173,8 @@ def _coerce(name: str, value):
         if isinstance(value, str):
             text = value.replace(" ", "")
             if not re.fullmatch(r"\[?(\d+(,\d+)*)?,?\]?", text) or text.count("[") != text.count("]"):
-                _fail(name, "comma-separated widths such as 32,32 (empty for logistic regression)", value)
+                _fail(name, "comma-separated widths such as 32,32 (empty for logistic regression)" if name == "hidden"
+                      else "comma-separated channel counts such as 8,16", value)
             value = [v for v in text.strip("[]").split(",") if v]
         if not isinstance(value, (list, tuple)):
             _fail(name, "a list of integers such as [32, 32]", value)
@@ -140,6 +184,8 @@ def _coerce(name: str, value):
             value = json.loads(value)
         except json.JSONDecodeError:
             _fail(name, f"a{'n integer' if kind == 'int' else ' number'}", value)
+    if kind == "str" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)  # --set label_column=3 parses as JSON 3; a column's name is text
     if kind == "bool" and isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     if kind == "float" and isinstance(value, int) and not isinstance(value, bool):

@@ -74,13 +74,23 @@ def from_run(run, name: str) -> RunRecord:
     return from_arrays(name, run.config, run.status, steps, picked, run.metrics_frame(), run.straying_frame())
 
 
+def network_label(config, short: bool = False) -> str:
+    """'relu [256, 256]', 'cnn [8, 16]', 'lstm 32', or 'logistic' (short) / 'logistic regression'."""
+    model = getattr(config, "model", "mlp")
+    if model == "cnn":
+        return f"cnn {list(config.channels)}"
+    if model != "mlp":
+        return f"{model} {config.hidden[0] if config.hidden else ''}".strip()
+    if not config.hidden:
+        return "logistic" if short else "logistic regression"
+    return f"{config.activation} {list(config.hidden)}"
+
+
 def short_name(config, number: int) -> str:
     """'#3 relu [256, 256] seed 1': a run's label in tables, legends and the CLI's output."""
-    net = f"{config.activation} {list(config.hidden)}" if config.hidden else "logistic"
-    return f"#{number} {net} seed {config.seed}"
+    return f"#{number} {network_label(config, short=True)} seed {config.seed}"
 
 
 def describe(config) -> str:
     """A short label for a run's settings: 'relu [256, 256] on digits, momentum ε=0.05, seed 0'."""
-    net = f"{config.activation} {list(config.hidden)}" if config.hidden else "logistic regression"
-    return f"{net} on {config.dataset}, {config.optimizer} ε={config.lr:g}, seed {config.seed}"
+    return f"{network_label(config)} on {config.dataset}, {config.optimizer} ε={config.lr:g}, seed {config.seed}"

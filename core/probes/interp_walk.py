@@ -52,7 +52,10 @@ BLOCK_ELEMENTS = 2**21  # alphas x samples x width2 of pre-activations taken thr
 
 
 def supports(spec: MLP) -> bool:
-    """Whether the walk applies: a piecewise-linear activation with two pieces per unit, and a hidden layer."""
+    """Whether the walk applies: a classifying MLP with a piecewise-linear activation with two pieces per unit, and a
+    hidden layer."""
+    if spec.kind != "mlp" or spec.task != "classification":
+        return False
     pieces_ok = spec.activation != "maxout" or MAXOUT_PIECES == 2
     return spec.activation in PIECEWISE_ACTIVATIONS and pieces_ok and len(spec.hidden) >= 1
 

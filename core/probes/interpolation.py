@@ -7,7 +7,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from core.model.networks import ACTIVATIONS, MLP, forward_on_line
+from core.model.networks import ACTIVATIONS, MLP, finish_error, forward, forward_on_line, sample_errors, sample_losses
 from core.probes import interp_walk
 
 GPU_CHUNK_ELEMENTS = 2**26  # alphas x samples x widest layer evaluated in one batch on a GPU
@@ -61,6 +61,10 @@ def _split_losses(spec: MLP, theta0, theta1, alphas, x, y, batched: bool | None 
         return interp_walk.split_losses_piecewise(spec, theta0, theta1, alphas, x, y)
     if method not in ("auto", "direct"):
         raise ValueError(f"method must be auto, direct or piecewise, not {method!r}")
+    if spec.kind != "mlp":  # no first-layer shortcut: the whole forward pass at each θ(α)
+        d = theta1 - theta0
+        logits = [forward(spec, spec.split(torch.add(theta0, d, alpha=a)), x)[None] for a in alphas.tolist()]
+        return _curve_values(spec, logits, y)
     p0, d = spec.split(theta0), spec.split(theta1 - theta0)
     z0, dz = F.linear(x, p0[0], p0[1]), F.linear(x, d[0], d[1])  # (N, units1) each
     if not batch:
@@ -68,10 +72,15 @@ def _split_losses(spec: MLP, theta0, theta1, alphas, x, y, batched: bool | None 
     else:
         chunk = max(1, GPU_CHUNK_ELEMENTS // (len(y) * max(w[0] for w, _ in spec.shapes)))
         logits = [_logits_many(spec, p0, d, z0, dz, alphas[i : i + chunk]) for i in range(0, len(alphas), chunk)]
+    return _curve_values(spec, logits, y)
+
+
+def _curve_values(spec, logits: list[torch.Tensor], y: torch.Tensor):
+    """(losses, errors) as float64 arrays from outputs (B, N, n_out) at B alphas per list entry."""
     losses, errors = [], []
-    for z in logits:  # (B, N, classes)
-        losses.append(F.cross_entropy(z.flatten(0, 1), y.repeat(len(z)), reduction="none").view(len(z), -1).mean(1))
-        errors.append((z.argmax(-1) != y).sum(1).double() / len(y))
+    for z in logits:
+        losses.append(sample_losses(spec, z, y).mean(1))
+        errors.append(finish_error(spec, sample_errors(spec, z, y).mean(1)))
     return torch.cat(losses).double().cpu().numpy(), torch.cat(errors).double().cpu().numpy()
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from core.model.networks import MLP, evaluate, forward_on_line
+from core.model.networks import MLP, evaluate, finish_error, forward_on_line, sample_errors, sample_losses
 from core.probes.interpolation import interpolate
 
 DIRECTIONS = ("pca", "random")
@@ -95,14 +95,17 @@ def pca_direction(thetas: torch.Tensor, theta_i: torch.Tensor, d1: torch.Tensor)
 
 
 def filter_normalized(spec: MLP, direction: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """direction (P,) with each row of each weight matrix scaled to the norm of that row of reference; biases 0."""
+    """direction (P,) with each filter of each weight scaled to the norm of that filter of reference; biases 0. A
+    filter is what one output unit reads: a row (in,) of a dense weight, an (in, k[, k]) block of a convolution's."""
     out = direction.double().clone()
     parts, refs = spec.split(out), spec.split(reference.double())
-    for k in range(0, len(parts), 2):
-        w, r = parts[k], refs[k]  # (out, in) views
-        norms = torch.linalg.vector_norm(w, dim=1, keepdim=True)
-        w.mul_(torch.linalg.vector_norm(r, dim=1, keepdim=True) / norms.clamp_min(1e-300))
-        parts[k + 1].zero_()
+    for w, r in zip(parts, refs):  # weights (out, in, ...) and biases (out,), in whatever order the model keeps them
+        if w.dim() == 1:
+            w.zero_()
+            continue
+        dims = tuple(range(1, w.dim()))
+        norms = torch.linalg.vector_norm(w, dim=dims, keepdim=True)
+        w.mul_(torch.linalg.vector_norm(r, dim=dims, keepdim=True) / norms.clamp_min(1e-300))
     return out
 
 
@@ -210,9 +213,10 @@ def _row_losses(spec: MLP, w, da, zrow, za, a_values, y_all, n_train: int) -> np
     out = torch.empty(len(a_values), 4, dtype=torch.float64)
     for i, a in enumerate(a_values.tolist()):
         z = forward_on_line(spec, w, da, zrow, za, a)
-        losses, wrong = F.cross_entropy(z, y_all, reduction="none"), (z.argmax(1) != y_all).double()
+        losses, wrong = sample_losses(spec, z, y_all), sample_errors(spec, z, y_all)
         out[i, 0], out[i, 1] = losses[:n_train].mean(), losses[n_train:].mean()
-        out[i, 2], out[i, 3] = wrong[:n_train].mean(), wrong[n_train:].mean()
+        out[i, 2] = finish_error(spec, wrong[:n_train].mean())
+        out[i, 3] = finish_error(spec, wrong[n_train:].mean())
     return out.numpy()
 
 
@@ -234,11 +238,13 @@ def loss_grid(spec: MLP, data, plane: Plane, a_values, b_values, progress=None) 
     d1, d2 = (d.to(device, dtype) for d in (plane.d1, plane.d2))
     origin = plane.origin.to(device, dtype)
     pa, pb = spec.split(d1), spec.split(d2)
-    z0 = F.linear(x_all, spec.split(origin)[0], spec.split(origin)[1])
-    za, zb = F.linear(x_all, pa[0], pa[1]), F.linear(x_all, pb[0], pb[1])
+    shortcut = device.type == "cpu" and spec.kind == "mlp"  # layer 1's output linear in (a, b), see above
+    if shortcut:
+        z0 = F.linear(x_all, spec.split(origin)[0], spec.split(origin)[1])
+        za, zb = F.linear(x_all, pa[0], pa[1]), F.linear(x_all, pb[0], pb[1])
     parts = []
     for i, b in enumerate(b_values.tolist()):
-        if device.type == "cpu":
+        if shortcut:
             row0 = (plane.origin.double() + b * plane.d2).to(dtype)
             values = _row_losses(spec, spec.split(row0), pa, torch.add(z0, zb, alpha=b), za, a_values, y_all, n_train)
             frame = pd.DataFrame(values, columns=["train_loss", "val_loss", "train_error", "val_error"])

@@ -26,6 +26,16 @@ SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)  # the rescaled copies drawn (a = 
 LAMBDA_TOL = 1e-4  # relative tolerance of λ_max (Lanczos)
 
 
+def units_problem(spec, verb: str) -> str | None:
+    """Why a network has no hidden units to `verb` (permute, align, rescale) here, or None when it has."""
+    if spec.kind != "mlp":
+        return (f"This page's permutations and rescalings are written for fully connected networks; a "
+                f"{spec.kind.upper()} has its own symmetries (its channels), which it does not {verb} yet.")
+    if not spec.hidden:
+        return f"Logistic regression has no hidden units to {verb}: its loss is convex, with one minimum."
+    return None
+
+
 def _pieces(spec: MLP) -> int:
     return MAXOUT_PIECES if spec.activation == "maxout" else 1
 

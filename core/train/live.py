@@ -62,6 +62,8 @@ class Snapshot:
     points_2d: pd.DataFrame | None  # the training points drawn over the regions
     theta_init: torch.Tensor
     theta: torch.Tensor
+    task: str = "classification"  # the data's: a regression's error columns hold the RMSE
+    fit: pd.DataFrame | None = None  # a 1-D regression's points and prediction (probes.boundary.fit_grid), else None
 
 
 def redraw_interval(cpu_share: float, current: float) -> float:

@@ -1,11 +1,19 @@
-"""Random restarts, vectorised: N seeds of one small MLP trained together, and the fraction that fits per width.
+"""Random restarts, vectorised: N seeds of one small network trained together, and the fraction that fits per width
+(or per sequence length: memory_sweep).
 
-The N parameter vectors are stacked into one (N, P) tensor and every step is one batched forward (torch.baddbmm)
-and one backward for all of them, on the config's device. Restart `seed` is the config with that seed: the same
+The N parameter vectors are stacked into one (N, P) tensor and every step is one batched forward and one backward
+for all of them, on the config's device: for an MLP, torch.baddbmm layer by layer; for any other spec (cnn, rnn,
+lstm), torch.func.vmap over networks.loss_fn (the RNN and LSTM then take their step-by-step loop, core/model/
+recurrent.py). Restart `seed` is the config with that seed: the same
 θ_init (networks.init_params) and the same minibatch order (a torch.Generator seeded seed + 1, one randperm per
 epoch, the remainder dropped) as Run makes, and the same optimizer update (optim.OPTIMIZERS: sgd, momentum, nesterov,
 adam, with clipping and weight decay, each restart's gradient norm its own). Newton-like optimizers are refused: they
 need one exact Hessian per restart. A restart whose step would leave the finite numbers stops there, as Run does.
+
+fits: a classification's restart fits when its final train error (rate) is at most max_error; a regression's when its
+final train mean squared error is at most max_relative_mse · Var(y_train) (default REGRESSION_FIT = 0.05, R² ≥ 0.95:
+on the adding problem, Var = 1/6, MSE ≤ 0.0083; restarts that solve it end near 0.001–0.004, those that do not near
+Var, docs/definitions.md §14).
 
 The sweep (issue: local minima, items 4–6) trains the same seeds at several widths: width w replaces the width of
 every hidden layer of the config (its depth kept, at least one layer); width 0 is logistic regression (hidden = []),
@@ -26,10 +34,13 @@ import torch.nn.functional as F
 from core.model import networks
 from core.model.build import model_and_data
 from core.model.config import MAX_SEED, TrainConfig
+from core.model.data import DATASETS
 from core.model.device import pick_device
 from core.model.optim import OPTIMIZERS, HyperParams, clip_by_norm
 
 COLUMNS = ["width", "seed", "final_train_loss", "final_train_error", "fits"]
+MEMORY_COLUMNS = ["seq_len", "seed", "final_train_loss", "final_train_error", "fits"]
+REGRESSION_FIT = 0.05  # a regression fits at train MSE <= REGRESSION_FIT * Var(y_train): R² >= 0.95
 ENGINES = ("local", "ray")
 CHUNK = 64  # restarts per vectorised call (and per Ray task)
 
@@ -79,8 +90,20 @@ def batched_logits(spec: networks.MLP, theta: torch.Tensor, x: torch.Tensor) -> 
     return z
 
 
+def batched_outputs(spec, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Outputs (N, B, n_out) of theta (N, P) on inputs x (N, B, n_in), or on x (B, n_in) shared by all restarts."""
+    if spec.kind == "mlp":
+        return batched_logits(spec, theta, x if x.dim() == 3 else x.expand(theta.shape[0], *x.shape))
+    one = lambda th, xb: networks.forward(spec, spec.split(th), xb)  # noqa: E731
+    return torch.func.vmap(one, in_dims=(0, 0 if x.dim() == 3 else None))(theta, x)
+
+
 def batched_loss(spec, theta, x, y) -> torch.Tensor:
-    """Mean cross-entropy per restart (N,) of theta (N, P) on x (N, B, n_in), y (N, B)."""
+    """Mean loss per restart (N,) of theta (N, P) on x (N, B, n_in), y (N, B): cross-entropy or squared error."""
+    if spec.kind != "mlp":
+        return torch.func.vmap(lambda th, xb, yb: networks.loss_fn(spec, th, xb, yb))(theta, x, y)
+    if spec.task == "regression":
+        return (batched_logits(spec, theta, x)[..., 0] - y).square().mean(1)
     logits = batched_logits(spec, theta, x)
     n, b, c = logits.shape
     return F.cross_entropy(logits.reshape(n * b, c), y.reshape(-1), reduction="none").view(n, b).mean(1)
@@ -88,18 +111,23 @@ def batched_loss(spec, theta, x, y) -> torch.Tensor:
 
 @torch.no_grad()
 def batched_evaluate(spec, theta, x, y, chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mean loss, error rate) per restart, float64 (N,), over a whole split x (M, n_in), y (M,)."""
+    """(mean loss, error) per restart, float64 (N,), over a whole split x (M, n_in), y (M,): the error rate, or a
+    regression's RMSE."""
     n = theta.shape[0]
     loss = torch.zeros(n, dtype=torch.float64, device=theta.device)
-    wrong = torch.zeros(n, dtype=torch.int64, device=theta.device)
+    wrong = torch.zeros(n, dtype=torch.float64 if spec.task == "regression" else torch.int64, device=theta.device)
     for i in range(0, len(y), chunk):
         xb, yb = x[i : i + chunk].to(theta.dtype), y[i : i + chunk]
-        logits = batched_logits(spec, theta, xb.expand(n, *xb.shape))
+        logits = batched_outputs(spec, theta, xb)
+        if spec.task == "regression":
+            loss += networks.sample_losses(spec, logits, yb).double().sum(1)
+            wrong += networks.sample_errors(spec, logits, yb).sum(1)
+            continue
         ce = F.cross_entropy(logits.transpose(1, 2), yb.expand(n, -1), reduction="none")
         loss += ce.double().sum(1)
         wrong += (logits.argmax(-1) != yb).sum(1)
     m = max(len(y), 1)
-    return loss / m, wrong.double() / m
+    return loss / m, networks.finish_error(spec, wrong.double() / m)
 
 
 def check(config: TrainConfig, seeds: Sequence[int]) -> tuple[int, ...]:
@@ -115,8 +143,10 @@ def check(config: TrainConfig, seeds: Sequence[int]) -> tuple[int, ...]:
 
 
 def train_restarts(config: TrainConfig, seeds: Sequence[int], max_error: float = 0.0,
-                   dtype: torch.dtype = torch.float32, device=None) -> Restarts:
-    """Train the config once per seed, all seeds at once (see the module's docstring); fits = train error <= max_error.
+                   dtype: torch.dtype = torch.float32, device=None,
+                   max_relative_mse: float = REGRESSION_FIT) -> Restarts:
+    """Train the config once per seed, all seeds at once (see the module's docstring); fits = train error <= max_error
+    (a classification) or train MSE <= max_relative_mse · Var(y_train) (a regression).
 
     device: the config's device when None (auto = cuda when there is one); dtype: float32 as Run, or float64."""
     seeds = check(config, seeds)
@@ -145,8 +175,11 @@ def train_restarts(config: TrainConfig, seeds: Sequence[int], max_error: float =
             theta = torch.where(alive[:, None], new_theta, theta)
             state = new_state
     train_loss, train_error = batched_evaluate(spec, theta, x, y)
-    return Restarts(seeds, train_loss.cpu(), train_error.cpu(), (train_error <= max_error).cpu(), (~alive).cpu(),
-                    theta.detach().cpu())
+    if spec.task == "regression":
+        fits = train_loss <= max_relative_mse * y.double().var(correction=0).item()
+    else:
+        fits = train_error <= max_error
+    return Restarts(seeds, train_loss.cpu(), train_error.cpu(), fits.cpu(), (~alive).cpu(), theta.detach().cpu())
 
 
 def with_width(config: TrainConfig, width: int) -> TrainConfig:
@@ -181,8 +214,8 @@ def chunks(seeds: Sequence[int], size: int = CHUNK) -> list[tuple[int, ...]]:
     return [seeds[i : i + size] for i in range(0, len(seeds), size)]
 
 
-def _rows(width: int, r: Restarts) -> list[dict]:
-    return [{"width": width, "seed": s, "final_train_loss": float(r.train_loss[i]),
+def _rows(r: Restarts, **key) -> list[dict]:
+    return [{**key, "seed": s, "final_train_loss": float(r.train_loss[i]),
              "final_train_error": float(r.train_error[i]), "fits": bool(r.fits[i])} for i, s in enumerate(r.seeds)]
 
 
@@ -190,7 +223,7 @@ def sweep_task(config_dict: dict, width: int, seeds: tuple[int, ...], max_error:
     """One chunk of the sweep, from plain data (what a Ray task is handed): the rows of `train_restarts`."""
     from core.model.config import from_dict
 
-    return _rows(width, train_restarts(with_width(from_dict(config_dict), width), seeds, max_error))
+    return _rows(train_restarts(with_width(from_dict(config_dict), width), seeds, max_error), width=width)
 
 
 def sweep(config: TrainConfig, widths: Sequence[int], seeds: Sequence[int], max_error: float = 0.0,
@@ -205,6 +238,20 @@ def sweep(config: TrainConfig, widths: Sequence[int], seeds: Sequence[int], max_
     jobs = [(config.to_dict(), w, part, max_error) for w in widths for part in chunks(seeds, chunk)]
     results = _ray_map(jobs) if engine == "ray" else [sweep_task(*job) for job in jobs]
     return pd.DataFrame([row for rows in results for row in rows], columns=COLUMNS)
+
+
+def memory_sweep(config: TrainConfig, seq_lens: Sequence[int], seeds: Sequence[int], max_error: float = 0.0,
+                 max_relative_mse: float = REGRESSION_FIT, chunk: int = CHUNK) -> pd.DataFrame:
+    """Every seed at every sequence length T (the config with seq_len = T, on a sequence data set: adding, copy,
+    parity): a frame of MEMORY_COLUMNS, one row per (seq_len, seed), in that order; fits as train_restarts."""
+    if "seq_len" not in DATASETS[config.dataset].options:
+        raise ValueError(f"a memory sweep varies seq_len, which the {config.dataset} data do not read")
+    configs = [config.replace(seq_len=t) for t in seq_lens]  # validated: whole numbers 2 to 200
+    for c in configs:
+        check(c, seeds)  # every length checked before any training
+    return pd.DataFrame([row for c in configs for part in chunks(seeds, chunk)
+                         for row in _rows(train_restarts(c, part, max_error, max_relative_mse=max_relative_mse),
+                                          seq_len=c.seq_len)], columns=MEMORY_COLUMNS)
 
 
 def ray_missing() -> str | None:

@@ -7,7 +7,6 @@ import time
 
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
 from core.model import networks
 from core.model.build import model_and_data
@@ -15,11 +14,16 @@ from core.model.config import HOT_FIELDS, TrainConfig
 from core.model.device import pick_device
 from core.model.optim import OPTIMIZERS, HyperParams, check_newton_size, clip_by_norm
 from core.probes import curvature
+from core.probes.gradient_noise import CHUNK_EXAMPLES
 from core.probes.straying import straying
 from core.train.store import POINTS_MAX, ROWS_MAX, ThinningLog, Trajectory
 
+# grad_cosine, grad_rel_error: cos(g_B, g) and ‖g_B − g‖/‖g‖ of the row's step, its minibatch gradient g_B (before
+# clipping) against the full training split's gradient g at the same θ (one extra full gradient per logged row,
+# definitions §12). NaN for full-batch runs (batch_size 0 or >= N), whose g_B is g: cosine 1 and error 0 by definition.
+NOISE_COLUMNS = ["grad_cosine", "grad_rel_error"]
 METRIC_COLUMNS = ["step", "train_loss", "val_loss", "train_error", "val_error", "grad_norm", "param_norm",
-                  "step_length", "lr"]
+                  "step_length", "lr", *NOISE_COLUMNS]
 CURVATURE_COLUMNS = ["gTg", "gHg", "curvature_ratio", "lambda_max"]  # with config.curvature_monitor
 POINT_COLUMNS = ["step", "grad_norm", "batch_loss", "gTg", "gHg", "curvature_ratio"]
 LAMBDA_TOL, LAMBDA_MAX_ITERATIONS = 1e-3, 20  # warm-started Lanczos for lambda_max at each logged row
@@ -63,7 +67,7 @@ class Run:
         )
         self._gen = torch.Generator().manual_seed(config.seed + 1)
         self._order, self._cursor = torch.empty(0, dtype=torch.long), 0
-        self._last = {"grad_norm": None, "step_length": None, "terms": None, "before": None}
+        self._last = {"grad_norm": None, "step_length": None, "terms": None, "before": None, "noise": None}
         self._lambda_vector = None  # the last top eigenvector: warm start of the next lambda_max
         self._curvature_seen = config.curvature_monitor
         self.train_seconds = 0.0
@@ -104,7 +108,7 @@ class Run:
         """One optimizer step; False (and theta untouched) when it would leave the finite numbers."""
         c, opt = self.config, OPTIMIZERS[self.config.optimizer]
         xb, yb = self._batch()
-        loss = F.cross_entropy(networks.forward(self.spec, self._leaves, xb), yb)
+        loss = networks.batch_loss(self.spec, networks.forward(self.spec, self._leaves, xb), yb)
         if c.curvature_monitor:  # eq. 8.10 for this very step: g and H of this minibatch at this theta
             g, gHg = curvature.gradient_and_gHg(loss, self._leaves)
             loss = loss.detach()
@@ -112,6 +116,7 @@ class Run:
             g = torch.cat([t.reshape(-1) for t in torch.autograd.grad(loss, self._leaves)])  # (P,)
         g_norm = torch.linalg.vector_norm(g)
         hess = self._hessian(xb, yb) if opt.needs_hessian else None
+        noise = self._noise(g) if self._row_kept(self.step + 1) else None  # at this θ, before the update
         hp = HyperParams(c.lr, c.momentum, c.damping, c.weight_decay)
         with torch.no_grad():
             delta, state = opt.update(clip_by_norm(g, g_norm, c.clip_norm), self.opt_state, self.theta, hp, hess)
@@ -126,7 +131,8 @@ class Run:
         self.step += 1
         terms = self._terms(g, gHg) if c.curvature_monitor else None
         before = None if theta_before is None else (theta_before, xb, yb)
-        self._last = {"grad_norm": g_norm.item(), "step_length": delta, "terms": terms, "before": before}
+        self._last = {"grad_norm": g_norm.item(), "step_length": delta, "terms": terms, "before": before,
+                      "noise": noise}
         self.points.offer(lambda: {"step": self.step, "grad_norm": self._last["grad_norm"], "batch_loss": loss.item(),
                                    **(terms or {})})
         return True
@@ -138,6 +144,36 @@ class Run:
     def _logs(self, step: int) -> bool:
         """Whether the metrics row at this step will be computed (the step's update is that row's update)."""
         return step % self.log_every == 0 or step >= self.config.steps
+
+    def _row_kept(self, step: int) -> bool:
+        """Whether the metrics row at this step will be computed and kept (the log's thinning included)."""
+        log = self.metrics
+        return step >= self.config.steps or (step % self.log_every == 0 and log._offered % log.stride == 0)
+
+    def _noise(self, g: torch.Tensor) -> tuple[float, float] | None:
+        """(cos(g_B, g), ‖g_B − g‖/‖g‖) of the step's minibatch gradient g_B = g against the full training gradient at
+        this θ, in float64; None for a full-batch run (NaN where a gradient is 0)."""
+        n = len(self.data.y_train)
+        if self.config.batch_size == 0 or self.config.batch_size >= n:
+            return None
+        full, gb = self._full_gradient().double(), g.detach().double()
+        full_norm, gb_norm = torch.linalg.vector_norm(full).item(), torch.linalg.vector_norm(gb).item()
+        if full_norm == 0 or gb_norm == 0:
+            return math.nan, math.nan
+        cosine = max(-1.0, min(1.0, (gb @ full).item() / (gb_norm * full_norm)))
+        return cosine, torch.linalg.vector_norm(gb - full).item() / full_norm
+
+    def _full_gradient(self) -> torch.Tensor:
+        """∇J(θ) of the mean loss over the whole training split (P,): plain autograd, as the step's own gradient (no
+        torch.func, whose first call costs a worker seconds), chunk by chunk, each chunk's mean weighted by its size."""
+        x, y = self.data.x_train, self.data.y_train
+        total = torch.zeros_like(self.theta)
+        for s in range(0, len(y), CHUNK_EXAMPLES):
+            xb, yb = x[s : s + CHUNK_EXAMPLES], y[s : s + CHUNK_EXAMPLES]
+            loss = networks.batch_loss(self.spec, networks.forward(self.spec, self._leaves, xb), yb)
+            parts = torch.autograd.grad(loss * (len(yb) / len(y)), self._leaves)
+            total += torch.cat([t.reshape(-1) for t in parts])
+        return total
 
     def _lambda_max(self, theta, xb, yb) -> float:
         """lambda_max of the minibatch loss's Hessian at theta: a few Lanczos steps, warm-started."""
@@ -188,12 +224,13 @@ class Run:
         train_loss, train_error = networks.evaluate(self.spec, self.theta, self.data.x_train, self.data.y_train)
         val_loss, val_error = networks.evaluate(self.spec, self.theta, self.data.x_val, self.data.y_val)
         length, terms, before = self._last["step_length"], self._last["terms"], self._last["before"]
+        noise = self._last.get("noise") or (None, None)  # a run saved before these columns has no "noise"
         return {
             "step": self.step, "train_loss": train_loss, "val_loss": val_loss, "train_error": train_error,
             "val_error": val_error, "grad_norm": self._last["grad_norm"],
             "param_norm": torch.linalg.vector_norm(self.theta).item(),
             "step_length": None if length is None else torch.linalg.vector_norm(length).item(),
-            "lr": self.config.lr,
+            "lr": self.config.lr, "grad_cosine": noise[0], "grad_rel_error": noise[1],
             **(terms or {}), "lambda_max": None if before is None else self._lambda_max(*before),
         }
 

@@ -14,7 +14,7 @@ import torch
 from core.model import records
 from core.model.config import TrainConfig
 from core.model.device import cpu_budget
-from core.probes.boundary import decision_grid, points_frame
+from core.probes.boundary import decision_grid, draws_fit, fit_grid, fit_points, points_frame
 from core.probes.interpolation import PAST_ENDS, alpha_grid, interpolate
 from core.train import state
 from core.train.run import Run
@@ -22,7 +22,7 @@ from core.train.summaries import curvature_points, grad_norm_points
 
 CHUNK_SECONDS = 0.05  # a worker answers requests at least this often
 STRAYING_EVERY = 1.0  # seconds between recomputations of the straying plot while training (a K x P pass)
-VIEW_SHARE = 0.1  # while training, the line and the regions are recomputed at most this share of the time
+VIEW_SHARE = 0.1  # while training, the line, the regions and the fit are recomputed at most this share of the time
 MAX_ACTIVE = 4  # runs training at once on this server
 
 
@@ -116,7 +116,9 @@ class _Worker:
         self._straying, self._straying_at = None, 0.0
         self._views: dict[str, _View] = {}
         data = run.data
-        self.points_2d = points_frame(data.x_train, data.y_train) if data.is_2d else None
+        planar = data.is_2d and data.task == "classification"  # regions: classes over the plane
+        self.points_2d = points_frame(data.x_train, data.y_train) if planar else None
+        self.points_1d = fit_points(data.x_train, data.y_train) if draws_fit(data) else None
 
     def view(self, name: str, key, make) -> tuple[pd.DataFrame, int]:
         """(frame, step it was made at): make() again when the key or the step changed, but while training at most
@@ -147,6 +149,14 @@ class _Worker:
         if self.points_2d is None:
             return None
         return self.view("regions", None, lambda: decision_grid(r.spec, r.theta, r.data.x_train))[0]
+
+    def fit(self) -> pd.DataFrame | None:
+        """A 1-D regression's training points and the prediction on a grid over them (None for other data)."""
+        r = self.run
+        if self.points_1d is None:
+            return None
+        line = self.view("fit", None, lambda: fit_grid(r.spec, r.theta, r.data.x_train))[0]
+        return pd.concat([self.points_1d, line], ignore_index=True)
 
     def straying(self) -> pd.DataFrame:
         """The straying frame; while training, at most STRAYING_EVERY seconds old."""
@@ -208,6 +218,7 @@ class _Worker:
                     "straying": self.straying(),
                     "theta": _copy(r.theta),
                     "line": line, "line_step": line_step, "regions": self.regions(), "points_2d": self.points_2d,
+                    "task": r.data.task, "fit": self.fit(),
                 }
             return "ok", None
         except ValueError as exc:

@@ -1,0 +1,72 @@
+"""The server's own heartbeat for the runs of open tabs.
+
+A worker pauses its run when nobody has asked about it for live.IDLE_TIMEOUT seconds: that is how a closed tab's run
+stops. The asking used to come only from the page's timed redraws, which a browser slows down or stops for a tab in
+the background, or on a machine busy with a class's worth of sessions; such a run paused although its tab was open.
+Here one thread per server asks every BEAT seconds about each run whose session is still connected (Streamlit's
+own session list), so only a closed tab's run stops.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+
+import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from core.train.live import IDLE_TIMEOUT, LiveRun
+
+BEAT = IDLE_TIMEOUT / 4  # seconds between two rounds: a few missed rounds still keep a run alive
+
+_watched: dict[str, weakref.ref] = {}  # session id -> its current run (weakly: a forgotten run is collected)
+_lock = threading.Lock()
+
+
+def watch(live: LiveRun) -> None:
+    """Keep `live` alive while this script's session stays connected (replacing the session's earlier run)."""
+    ctx = get_script_run_ctx()
+    if ctx is None:  # not under a Streamlit server (tests that call the page's functions directly)
+        return
+    with _lock:
+        _watched[ctx.session_id] = weakref.ref(live)
+    _thread()
+
+
+def beat(is_connected) -> int:
+    """One round: touch each watched run whose session is_connected(session id); forget the others. Returns how
+    many runs were touched."""
+    with _lock:
+        entries = list(_watched.items())
+    touched = 0
+    for session_id, ref in entries:
+        live = ref()
+        if live is None or not is_connected(session_id):
+            with _lock:
+                if _watched.get(session_id) is ref:
+                    del _watched[session_id]
+            continue
+        try:
+            live.touch()
+            touched += 1
+        except Exception:  # noqa: BLE001 - a closed or failed run: its page shows why; the heartbeat goes on
+            pass
+    return touched
+
+
+def _loop() -> None:
+    while True:
+        time.sleep(BEAT)
+        if not Runtime.exists():
+            continue
+        beat(Runtime.instance().is_active_session)
+
+
+@st.cache_resource(show_spinner=False)
+def _thread() -> threading.Thread:
+    """The heartbeat thread, started once per server."""
+    thread = threading.Thread(target=_loop, name="run-heartbeat", daemon=True)
+    thread.start()
+    return thread
