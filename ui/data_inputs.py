@@ -116,14 +116,7 @@ def accept_csv(name: str, data: bytes, label: str | None, folder: str | os.PathL
     target = Path(folder) if folder is not None else session_folder()
     path = target / f"{hashlib.sha256(data).hexdigest()[:32]}.csv"
     if not path.is_file():
-        handle, temporary = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=target)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            os.replace(temporary, path)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+        loaders.write_atomically(data, path)
     return {"dataset": "csv", "csv_path": str(path), "label_column": label}, describe_table(table)
 
 

@@ -133,14 +133,7 @@ def _download_from(base: str, folder: Path, timeout: float) -> list[str]:
         if len(data) > _IDX_MAX_BYTES:
             raise ValueError(f"{url} sends over {_IDX_MAX_BYTES:,} bytes")
         _parse_idx(data, url)  # verified before anything is written
-        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            os.replace(temporary, target)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+        write_atomically(data, target)
         paths.append(str(target))
     return paths
 
@@ -162,3 +155,15 @@ def download_mnist(data_dir: str | os.PathLike, urls=MNIST_MIRRORS, timeout: flo
             failures.append(f"{base} ({str(error.reason if plain else error).rstrip('.') or type(error).__name__})")
     tried = " or ".join(failures) or "no mirror (none given)"
     raise ValueError(f"Could not download MNIST from {tried}; copy the four IDX files into {folder} instead.")
+
+
+def write_atomically(data: bytes, target: Path) -> None:
+    """Write data to target through a temporary file in its folder and a rename: never a half-written file."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
