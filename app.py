@@ -35,7 +35,9 @@ SETTINGS_PAGES = {"train", "interpolation", "straying", "landscape", "minima", "
 _mine = session.current()
 
 
-@st.fragment(run_every=1 if _mine is not None and _mine.touch().training else 5)  # as often as the Train page
+# as often as the Train page redraws (its pace, live.redraw_interval), at most once a second
+@st.fragment(run_every=max(1.0, st.session_state.get("redraw_every", 1.0)) if _mine is not None
+             and _mine.touch().training else 5)
 def run_status() -> None:
     """A small status line on every page; asking for it also keeps the run alive while the tab is open."""
     live = session.current()

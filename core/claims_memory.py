@@ -1,6 +1,7 @@
 """The Long-term dependencies page's lessons as claims (core.claims' Claim and Verdict), checked on what the page
-draws: the chain h_t = W h_{t−1} and its gradient (core.toys.chain), and ‖∂J/∂h_t‖ of recurrent runs
-(core.probes.memory.state_gradient_norms). Definitions: docs/definitions.md §14."""
+draws: the chain h_t = W h_{t−1} and its gradient (core.toys.chain), ‖∂J/∂h_t‖ of recurrent runs
+(core.probes.memory.state_gradient_norms), and the share of random restarts that fit against the sequence length T
+(core.train.restarts.memory_sweep, one frame per model). Definitions: docs/definitions.md §14."""
 
 from __future__ import annotations
 
@@ -93,7 +94,50 @@ def state_claims(run: str) -> tuple[Claim, ...]:
                   "(‖∂J/∂h_1‖ / ‖∂J/∂h_T‖)^(1/(T−1))", "per_step", "<", 1.0, (run, "θ_init"), ".3g"))
 
 
-MEASURES = {f.__name__: f for f in (closed_form_error, end_over_start, first_over_last, per_step)}
+# ---- restarts against T: Evidence(tables={"sweep": memory_sweep rows with a `model` column, rnn or lstm}) -------
+def _fractions(ev: Evidence, model: str) -> pd.Series:
+    """The share of the model's restarts that fit, per T (ascending)."""
+    rows = ev.tables["sweep"]
+    rows = rows[rows["model"] == model]
+    return rows.groupby("seq_len")["fits"].mean().sort_index().astype(float)
+
+
+def sweep_fraction(ev: Evidence, model: str, end: str) -> float:
+    """The share of the model's restarts that fit at the shortest (end "shortest") or the longest T ("longest")."""
+    shares = _fractions(ev, model)
+    return float(shares.iloc[0 if end == "shortest" else -1]) if len(shares) else math.nan
+
+
+def sweep_drop(ev: Evidence, model: str) -> float:
+    """The model's share of fitting restarts at the shortest T minus its share at the longest T."""
+    shares = _fractions(ev, model)
+    return float(shares.iloc[0] - shares.iloc[-1]) if len(shares) > 1 else math.nan
+
+
+def sweep_gap(ev: Evidence) -> float:
+    """At the longest T: the LSTM's share of fitting restarts minus the RNN's (NaN unless both ran the same Ts)."""
+    rnn, lstm = _fractions(ev, "rnn"), _fractions(ev, "lstm")
+    if not len(rnn) or list(rnn.index) != list(lstm.index):
+        return math.nan
+    return float(lstm.iloc[-1] - rnn.iloc[-1])
+
+
+def sweep_claims(t_short: int, t_long: int) -> tuple[Claim, ...]:
+    """What the sweep view's defaults showed on every seed set measured (adding, H = 16, Adam ε = 0.03, 400 steps,
+    T = 2, 4, 8, 12; seeds 0–7, 8–15, …, 32–39: the RNN fit 8, 8, 0–1, 0 of 8, the LSTM 8, 8, 8, 7–8): the RNN
+    solves the shortest task, its share falls by the longest, where the LSTM still solves it and fits more restarts."""
+    return (Claim(f"the RNN solves the short task: the share of its restarts that fit at T = {t_short}",
+                  "sweep_fraction", ">=", 0.5, ("rnn", "shortest"), ".0%"),
+            Claim(f"the RNN's share falls with T: its share at T = {t_short} minus its share at T = {t_long}",
+                  "sweep_drop", ">", 0.0, ("rnn",), ".0%"),
+            Claim(f"the LSTM still solves the long task: the share of its restarts that fit at T = {t_long}",
+                  "sweep_fraction", ">=", 0.5, ("lstm", "longest"), ".0%"),
+            Claim(f"at T = {t_long}, the LSTM fits more restarts than the RNN: the LSTM's share minus the RNN's",
+                  "sweep_gap", ">", 0.0, (), ".0%"))
+
+
+MEASURES = {f.__name__: f for f in (closed_form_error, end_over_start, first_over_last, per_step, sweep_fraction,
+                                    sweep_drop, sweep_gap)}
 
 
 def check(claims, evidence: Evidence) -> list[Verdict]:

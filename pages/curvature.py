@@ -3,8 +3,8 @@
 import streamlit as st
 
 from ui import require_frame
-from ui.curvature_demos import cliff_section, saddle_surface_section
-from ui.curvature_view import index_section, optimizers_section, saddle_network_section, spectrum_section
+from ui.curvature_demos import cliff_section, saddle_network_section, saddle_surface_section
+from ui.curvature_view import index_section, optimizers_section, spectrum_section
 from ui.run_panel import panel
 
 require_frame()

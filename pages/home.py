@@ -43,7 +43,7 @@ itself and says why. Every chart downloads as PNG or SVG, and the metrics as CSV
 | Curvature | The Hessian's spectrum, its index along training, optimizers (Newton included) from one start, saddles and cliffs. |
 | Gradients | Inexact gradients: how far a minibatch gradient lies from the full one against the batch size m (its error falls like 1/√m), and at each logged step while a run trains. Signal through depth: activations and gradients layer by layer in a deep network at initialisation, vanishing at a small scale and exploding at a large one. |
 | Surfaces | Optimizers raced on analytic 2-D surfaces, with random restarts. |
-| Long-term dependencies | Repeated multiplication h_t = W h_(t−1): components with |λ| < 1 vanish and with |λ| > 1 explode, forward and back, exactly as λᵗ. The gradient ‖∂J/∂h_t‖ of your RNN and LSTM runs against the step t, at initialisation and after training. |
+| Long-term dependencies | Repeated multiplication h_t = W h_(t−1): components with |λ| < 1 vanish and with |λ| > 1 explode, forward and back, exactly as λᵗ. The gradient ‖∂J/∂h_t‖ of your RNN and LSTM runs against the step t, at initialisation and after training. The share of random restarts of an RNN and an LSTM that solve a memory task, as T grows. A cliff in a trained RNN's loss, where a plain gradient step is thrown off and a clipped one walks down. |
 
 Each gallery card below states its lesson as claims, and the page checks each on the run you just trained: **holds** or **fails**, with the measured number.
 

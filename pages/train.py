@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core.train.live import REDRAW_FAST, CapacityError, redraw_interval
-from ui import claims_view, require_frame, session
+from ui import claims_view, pace, require_frame, session
 from ui.run_panel import apply_preset, preset_caption, shown_preset
 from ui.sidebar import settings
 from ui.train_view import data_preview, monitors, status, waiting
@@ -65,6 +65,11 @@ every = st.session_state.get("redraw_every", REDRAW_FAST)
 
 @st.fragment(run_every=every if was_training else None)
 def live_view() -> None:
+    with pace.measured():  # this redraw's CPU time joins the server's drawing load (ui.pace)
+        draw_live()
+
+
+def draw_live() -> None:
     grid = config or live.config
     try:
         snap = live.snapshot((grid.interp_min, grid.interp_max, grid.interp_points))
@@ -74,9 +79,10 @@ def live_view() -> None:
     training = snap.status == "running"
     if was_training and not training:
         st.rerun(scope="app")  # the run ended: redraw once more with the buttons and downloads enabled
-    if training and redraw_interval(snap.cpu_share, every) != every:
-        st.session_state["redraw_every"] = redraw_interval(snap.cpu_share, every)
-        st.rerun(scope="app")  # drawing was starving the training (or no longer is): change the pace
+    pace_now = redraw_interval(snap.cpu_share, every, pace.load())
+    if training and pace_now != every:
+        st.session_state["redraw_every"] = pace_now
+        st.rerun(scope="app")  # drawing starves the training or the server (or no longer does): change the pace
     status(snap, every if training else None)
     if snap.step == 0 and not training:  # nothing to chart yet: the page is cleared at once (no six empty charts)
         st.info("Step 0: press **Train**, or **Step** for one step. The charts start with the first step.",

@@ -38,3 +38,23 @@ def test_a_collected_run_is_forgotten(monkeypatch):
     gc.collect()
     assert heartbeat.beat(lambda sid: True) == 0 and heartbeat._watched == {}
 
+
+
+def test_a_round_touches_the_runs_in_parallel(monkeypatch):
+    """A touch waits for its worker's chunk: twenty slow touches in one round take about one touch's time."""
+    import threading
+    import time
+
+    class SlowRun(FakeRun):
+        def touch(self):
+            time.sleep(0.2)
+            super().touch()
+
+    monkeypatch.setattr(heartbeat, "_watched", {})
+    slow = [SlowRun() for _ in range(20)]
+    for k, run in enumerate(slow):
+        heartbeat._watched[f"s{k}"] = heartbeat.weakref.ref(run)
+    start, before = time.perf_counter(), threading.active_count()
+    assert heartbeat.beat(lambda sid: True) == 20
+    assert time.perf_counter() - start < 20 * 0.2 / 2  # 20 one after the other: 4 s
+    assert all(run.touches == 1 for run in slow) and threading.active_count() <= before  # the pool is gone

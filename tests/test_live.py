@@ -137,6 +137,22 @@ def test_redraw_pace_backs_off_when_training_is_starved_with_hysteresis():
     assert live_mod.redraw_interval(0.99, slow) == fast
 
 
+@pytest.mark.parametrize("load", [0.0, 0.1, 0.2, 0.3, 0.6, 1.0, 1.9, 2.5, 3.9, 7.0, 50.0])
+def test_redraw_pace_keeps_the_server_s_drawing_under_its_share_and_comes_back_only_with_room(load):
+    share, paces = live_mod.DRAW_SHARE, live_mod.PACES
+    for current in paces:
+        pace = live_mod.redraw_interval(1.0, current, load)
+        assert pace in paces
+        assert load / pace <= share or pace == paces[-1]  # drawing every `pace` s costs load/pace of a core
+        if pace < current:  # faster again: the faster pace uses at most 1/SLACK of the share
+            assert load / pace <= share / live_mod.SLACK
+        if pace > current:  # slower: only as slow as needed
+            assert load / paces[paces.index(pace) - 1] > share
+    # the same load from the fast pace and back down settles where it started rising: no flapping between two paces
+    up = live_mod.redraw_interval(1.0, paces[0], load)
+    assert live_mod.redraw_interval(1.0, up, load) == up
+
+
 def test_a_training_worker_reports_its_cpu_share(runs):
     live = runs(SMALL.replace(steps=10**6))
     live.start()

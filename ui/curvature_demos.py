@@ -1,5 +1,6 @@
-"""The Curvature page's two-dimensional demonstrations: Newton on the saddle x² − y², and the cliff with and without
-gradient clipping. Each is one race of core.race on a surface of core.surfaces, drawn as the map and f per step."""
+"""The Curvature page's demonstrations: Newton on the saddle x² − y² and on a network started at a saddle (the
+optimizers of ui.curvature_view from view.SADDLE_NET), and the cliff with and without gradient clipping. The
+two-dimensional ones are one race of core.race on a surface of core.surfaces, drawn as the map and f per step."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from core.charts import surfaces as surface_charts
+from core.model.build import model_and_data
 from core.toys import landmarks, race, surfaces
+from ui import curvature_view as view
 from ui.downloads import csv_download
 from ui.show import show_chart
 
@@ -57,3 +60,24 @@ def cliff_section() -> None:
                race.runner(surface, "sgd", f"clipped at ‖g‖ = {CLIP:g}", lr=0.1, clip_norm=CLIP)]
     frame = race.race(surface, runners, surface.start, surface.steps)
     _draw(surface, frame, "cv_cliff")
+
+
+def saddle_network_section() -> None:
+    c = view.SADDLE_NET
+    spec, _ = model_and_data(c)
+    st.markdown(f"**A network started at a saddle.** A {c.activation} network with one hidden layer of "
+                f"{c.hidden[0]} units on the moons ({spec.n_params} parameters), initialised at "
+                f"{c.init_scale:g} × the usual scale: θ ≈ 0, where every hidden unit is small and nearly linear "
+                "and the gradient almost vanishes (θ = 0 is a saddle). Full-batch steps, so that only the optimizers "
+                "differ.")
+    key = ("saddle-net", c, tuple(view.SADDLE_SETTINGS))
+    if key in st.session_state.get(view.CACHE, {}) or st.button("Run the demonstration", type="primary",
+                                                                 key="cv_saddle_go", icon=":material/play_arrow:"):
+        view.run_comparison(c, view.SADDLE_SETTINGS, key, "cv_saddle")
+        st.caption("Newton's step −H⁻¹g heads for the nearest critical point whatever its kind, so it stays on the "
+                   "saddle (loss ln 2 ≈ 0.693, index above 0); saddle-free Newton flips the negative curvatures and "
+                   "leaves it at once; gradient methods leave slowly, at the pace of the small gradient.")
+    else:
+        st.caption(f"Trains {len(view.SADDLE_SETTINGS)} optimizers for {c.steps} steps with an exact Hessian at every "
+                   "logged step (about half a minute).")
+

@@ -1,5 +1,5 @@
 """The Curvature page's sections: the spectrum at a checkpoint, the index along training, optimizers from one
-start on a network (including the tiny-initialisation saddle)."""
+start on a network (the tiny-initialisation saddle, SADDLE_NET, is drawn by ui.curvature_demos)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import time
 
 import pandas as pd
 import streamlit as st
+import torch
 
 from core.charts import curvature as curvature_charts
 from core.model.build import model_and_data
-from core.model.config import TrainConfig
+from core.model.config import RECURRENT_MODELS, TrainConfig
 from core.model.networks import EXACT_HESSIAN_MAX_PARAMS
 from core.model.optim import OPTIMIZERS
 from core.model.records import RunRecord, describe
@@ -22,6 +23,7 @@ from ui.show import show_chart
 
 CACHE = "curvature_cache"
 COMPARE_STEPS = 500  # steps the optimizers compare over by default (the sidebar's count, if smaller)
+INDEX_ASK_SECONDS = 20  # the index along training starts at once when estimated faster; else it waits for a click
 SECOND_ORDER_TICKED_UP_TO = 400  # parameters: above this Newton and saddle-free Newton start unticked
 SADDLE_NET = TrainConfig(dataset="moons", n_samples=400, hidden=(8,), activation="tanh", init_scale=0.01,
                          batch_size=0, steps=200, lr=0.5, damping=0.01, device="cpu")
@@ -37,6 +39,13 @@ def _cached(key, compute):
         while len(cache) > 8:
             cache.pop(next(iter(cache)))
     return cache[key]
+
+
+def _default_for_run(key: str, record: RunRecord) -> None:
+    """Another run than last time: the widget `key` starts again at that run's default (its method, say)."""
+    if st.session_state.get(f"{key}_run") != record.name:
+        st.session_state[f"{key}_run"] = record.name
+        st.session_state.pop(key, None)
 
 
 def _pick_run(records: dict, key: str) -> RunRecord:
@@ -68,6 +77,13 @@ def _spectrum_metrics(s: spectrum.Spectrum, lr: float) -> None:
                  help="The extremes by Lanczos; the index and condition number need the whole spectrum.")
 
 
+def exact_by_default(config: TrainConfig, n_params: int) -> bool:
+    """Exact up to EXACT_HESSIAN_MAX_PARAMS parameters, an RNN or LSTM only up to FAST_EXACT_PARAMS: its full Hessian
+    takes torch.func's step-by-step loop (Fig. 8's 1,297-parameter LSTM: about 3 min on one thread; Lanczos: 1 s)."""
+    limit = spectrum.FAST_EXACT_PARAMS if config.model in RECURRENT_MODELS else EXACT_HESSIAN_MAX_PARAMS
+    return n_params <= limit
+
+
 def spectrum_section(records: dict) -> None:
     record = _pick_run(records, "cv_run")
     cols = st.columns([2, 1, 1])
@@ -76,14 +92,20 @@ def spectrum_section(records: dict) -> None:
                                       format_func={"train": "training split", "val": "validation split"}.get)
     p = record.checkpoints.shape[1]
     exact_ok = p <= EXACT_HESSIAN_MAX_PARAMS
+    recurrent = record.config.model in RECURRENT_MODELS
+    _default_for_run("cv_method", record)
     method = cols[2].segmented_control(
-        "Method", ["exact", "lanczos"], default="exact" if exact_ok else "lanczos", required=True, key="cv_method",
+        "Method", ["exact", "lanczos"], default="exact" if exact_by_default(record.config, p) else "lanczos",
+        required=True, key="cv_method",
         help=f"Exact: all eigenvalues of the full Hessian (up to {EXACT_HESSIAN_MAX_PARAMS:,} parameters; this "
-        f"network has {p:,}). Lanczos: the extremes from Hessian-vector products, for any size.")
+        f"network has {p:,}). Lanczos: the extremes from Hessian-vector products, for any size."
+        + (f" An RNN or LSTM starts exact only up to {spectrum.FAST_EXACT_PARAMS} parameters." if recurrent else ""))
     if method == "exact" and not exact_ok:
         st.warning(f"This network has {p:,} parameters, above the exact limit of {EXACT_HESSIAN_MAX_PARAMS:,}: "
                    "showing the Lanczos extremes.", icon=":material/info:")
         method = "lanczos"
+    elif method == "exact" and recurrent and p > spectrum.FAST_EXACT_PARAMS:
+        st.caption(f"This {record.config.model.upper()}'s full Hessian runs its sequences step by step: minutes.")
     top = st.slider("Extremes to find (each end)", 1, 50, 10, key="cv_top") if method == "lanczos" else None
     st.caption(f"{describe(record.config)} · checkpoint at step {step:,} of {record.step:,}.")
     spec, data = model_and_data(record.config.replace(device="cpu"))
@@ -104,11 +126,28 @@ def spectrum_section(records: dict) -> None:
 
 
 # ---- index along training -------------------------------------------------------------------------------------------
+def index_seconds(spec, data, record: RunRecord, method: str) -> float:
+    """Seconds the index along training takes, from one timed Hessian-vector product: SLQ_PROBES × SLQ_ITERATIONS per
+    checkpoint (slq), P on an RNN or LSTM above FAST_EXACT_PARAMS (exact; a lower bound). Other exact spectra: 0, one
+    vectorised Hessian each (a 180-parameter LSTM's: 0.14 s)."""
+    p = record.checkpoints.shape[1]
+    if method == "exact" and (record.config.model not in RECURRENT_MODELS or p <= spectrum.FAST_EXACT_PARAMS):
+        return 0.0
+    loss = spectrum.split_loss(spec, data, "train")
+    theta = record.checkpoints[-1].to(data.x_train.device, data.x_train.dtype)
+    curvature.hvp(loss, theta, torch.ones_like(theta))  # warm-up: the first call builds kernels and caches
+    started = time.monotonic()
+    curvature.hvp(loss, theta, torch.ones_like(theta))
+    per_checkpoint = p if method == "exact" else spectrum.SLQ_PROBES * spectrum.SLQ_ITERATIONS
+    return (time.monotonic() - started) * per_checkpoint * len(record.steps)
+
+
 def index_section(records: dict) -> None:
     record = _pick_run(records, "cv_index_run")
     p = record.checkpoints.shape[1]
     default = "exact" if p <= spectrum.FAST_EXACT_PARAMS else "slq"
     options = ["exact", "slq"] if p <= EXACT_HESSIAN_MAX_PARAMS else ["slq"]
+    _default_for_run("cv_index_method", record)
     method = st.segmented_control(
         "Index by", options, default=default if default in options else "slq", required=True, key="cv_index_method",
         format_func={"exact": "exact (every eigenvalue)", "slq": "estimate (stochastic Lanczos quadrature)"}.get,
@@ -119,8 +158,17 @@ def index_section(records: dict) -> None:
                "loss few. Between checkpoints θ is not a critical point, so read this as the trend of the index.")
     key = ("index", record.name, record.step, method)
     if key not in st.session_state.get(CACHE, {}):
-        bar = st.progress(0.0, text="Computing the index at each checkpoint…")
         spec, data = model_and_data(record.config.replace(device="cpu"))
+        seconds = _cached(("index-estimate", *key[1:]), lambda: index_seconds(spec, data, record, method))
+        if seconds > INDEX_ASK_SECONDS and not st.button("Compute the index", type="primary", key="cv_index_go",
+                                                         icon=":material/play_arrow:"):
+            cost = (f"a full {p:,} × {p:,} Hessian" if method == "exact"
+                    else f"{spectrum.SLQ_PROBES * spectrum.SLQ_ITERATIONS} Hessian-vector products")
+            st.warning(f"Estimated time: about {_duration(seconds)}, {cost} at each of {len(record.steps)} checkpoints"
+                       + (", run step by step through the sequences." if record.config.model in RECURRENT_MODELS
+                          else "."), icon=":material/schedule:")
+            return
+        bar = st.progress(0.0, text="Computing the index at each checkpoint…")
         started = time.monotonic()
 
         def progress(done: int, total: int) -> None:
@@ -187,7 +235,7 @@ def _draw_comparison(frame: pd.DataFrame, messages: dict, prefix: str) -> None:
     csv_download(frame, "Losses and gradient norms (CSV)", "optimizers", f"{prefix}_csv")
 
 
-def _run_comparison(config: TrainConfig, settings: dict[str, dict], key: tuple, prefix: str) -> None:
+def run_comparison(config: TrainConfig, settings: dict[str, dict], key: tuple, prefix: str) -> None:
     if key not in st.session_state.get(CACHE, {}):
         bar = st.progress(0.0, text="Training each optimizer from the same start…")
         _cached(key, lambda: compare.compare(config, list(settings), settings,
@@ -235,31 +283,10 @@ def optimizers_section() -> None:
                                                                "Newton, makes it quicker." if seconds > 20 else ""))
     if key in st.session_state.get(CACHE, {}) or st.button("Train them", type="primary", key="cv_compare_go",
                                                             icon=":material/play_arrow:"):
-        _run_comparison(config, settings, key, "cv_cmp")
+        run_comparison(config, settings, key, "cv_cmp")
 
 
 def _duration(seconds: float) -> str:
     if seconds < 90:
         return f"{max(1, round(seconds))} s"
     return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
-
-
-def saddle_network_section() -> None:
-    c = SADDLE_NET
-    spec, _ = model_and_data(c)
-    st.markdown(f"**A network started at a saddle.** A {c.activation} network with one hidden layer of "
-                f"{c.hidden[0]} units on the moons ({spec.n_params} parameters), initialised at "
-                f"{c.init_scale:g} × the usual scale: θ ≈ 0, where every hidden unit is small and nearly linear "
-                "and the gradient almost vanishes (θ = 0 is a saddle). Full-batch steps, so that only the optimizers "
-                "differ.")
-    key = ("saddle-net", c, tuple(SADDLE_SETTINGS))
-    if key in st.session_state.get(CACHE, {}) or st.button("Run the demonstration", type="primary",
-                                                            key="cv_saddle_go", icon=":material/play_arrow:"):
-        _run_comparison(c, SADDLE_SETTINGS, key, "cv_saddle")
-        st.caption("Newton's step −H⁻¹g heads for the nearest critical point whatever its kind, so it stays on the "
-                   "saddle (loss ln 2 ≈ 0.693, index above 0); saddle-free Newton flips the negative curvatures and "
-                   "leaves it at once; gradient methods leave slowly, at the pace of the small gradient.")
-    else:
-        st.caption(f"Trains {len(SADDLE_SETTINGS)} optimizers for {c.steps} steps with an exact Hessian at every "
-                   "logged step (about half a minute).")
-

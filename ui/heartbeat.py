@@ -4,7 +4,9 @@ A worker pauses its run when nobody has asked about it for live.IDLE_TIMEOUT sec
 stops. The asking used to come only from the page's timed redraws, which a browser slows down or stops for a tab in
 the background, or on a machine busy with a class's worth of sessions; such a run paused although its tab was open.
 Here one thread per server asks every BEAT seconds about each run whose session is still connected (Streamlit's
-own session list), so only a closed tab's run stops.
+own session list), so only a closed tab's run stops. The runs are touched in parallel (TOUCHERS threads): a touch
+waits for its worker to finish a training chunk, which on a busy server takes a while, and one after the other the
+round of a class's 20 runs could outlast IDLE_TIMEOUT.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 
 import streamlit as st
 from streamlit.runtime import Runtime
@@ -20,6 +23,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from core.train.live import IDLE_TIMEOUT, LiveRun
 
 BEAT = IDLE_TIMEOUT / 4  # seconds between two rounds: a few missed rounds still keep a run alive
+TOUCHERS = 8  # runs touched at once (each waits on its own worker's pipe, not on the CPU)
 
 _watched: dict[str, weakref.ref] = {}  # session id -> its current run (weakly: a forgotten run is collected)
 _lock = threading.Lock()
@@ -36,24 +40,29 @@ def watch(live: LiveRun) -> None:
 
 
 def beat(is_connected) -> int:
-    """One round: touch each watched run whose session is_connected(session id); forget the others. Returns how
-    many runs were touched."""
+    """One round: touch each watched run whose session is_connected(session id), in parallel; forget the others.
+    Returns how many runs were touched."""
     with _lock:
         entries = list(_watched.items())
-    touched = 0
+    alive = []
     for session_id, ref in entries:
         live = ref()
         if live is None or not is_connected(session_id):
             with _lock:
                 if _watched.get(session_id) is ref:
                     del _watched[session_id]
-            continue
-        try:
-            live.touch()
-            touched += 1
-        except Exception:  # noqa: BLE001 - a closed or failed run: its page shows why; the heartbeat goes on
-            pass
-    return touched
+        else:
+            alive.append(live)
+    with ThreadPoolExecutor(TOUCHERS, thread_name_prefix="run-heartbeat-touch") as pool:
+        return sum(pool.map(_touch, alive))
+
+
+def _touch(live: LiveRun) -> bool:
+    try:
+        live.touch()
+        return True
+    except Exception:  # noqa: BLE001 - a closed or failed run: its page shows why; the heartbeat goes on
+        return False
 
 
 def _loop() -> None:

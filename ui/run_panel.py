@@ -128,9 +128,23 @@ def train_more(config) -> None:
         st.rerun()
 
 
+TRAIN_NOW = "train"  # ?train=now: train the sidebar's settings once on arrival (the gallery's §8.2 cards)
+
+
+def train_on_arrival(config) -> None:
+    """A link with ?train=now queues one run of the sidebar's settings (which the link may also set), once: the
+    parameter is then removed, so a reload or a copied address does not train again."""
+    if st.query_params.get(TRAIN_NOW) != "now":
+        return
+    del st.query_params[TRAIN_NOW]
+    if config is not None:  # else the sidebar says what is wrong with the link's settings
+        runs.enqueue([config])
+
+
 def panel() -> dict:
     """The whole runs panel, with the training settings in the sidebar; returns the available runs by name."""
     config = settings()
+    train_on_arrival(config)
     queue_status()
     records = runs.available()
     with st.expander(f"This session's runs ({len(records)})", expanded=not records, icon=":material/list:"):

@@ -30,7 +30,7 @@ def status(snap: Snapshot, redraw_every: float | None) -> None:
     rate = f" · {snap.steps_per_second:,.0f} steps/s" if snap.steps_per_second == snap.steps_per_second else ""
     pace = ""
     if redraw_every is not None and redraw_every > REDRAW_FAST:
-        pace = f" · redrawing every {redraw_every:g} s, so that drawing does not slow the training"
+        pace = f" · redrawing every {redraw_every:g} s, to leave the CPU to the training and to other visitors"
     st.progress(min(snap.step / snap.config.steps, 1.0),
                 text=f"Step {snap.step:,} of {snap.config.steps:,}{rate} · **{snap.status}**{pace}")
     if snap.status in ("diverged", "failed"):

@@ -1,6 +1,7 @@
 """Charts of the Long-term dependencies page (definitions §14): repeated multiplication h_t = W h_{t−1} and its
-gradient, with the closed form λᵗ over the computed components; and ‖∂J/∂h_t‖ of recurrent runs against t. Pure
-functions from frames to Altair specs; legends sit below the plots (outside them)."""
+gradient, with the closed form λᵗ over the computed components; ‖∂J/∂h_t‖ of recurrent runs against t; and the
+share of random restarts that fit against the sequence length T, RNN against LSTM. Pure functions from frames to Altair
+specs; legends sit below the plots (outside them)."""
 
 from __future__ import annotations
 
@@ -105,4 +106,50 @@ def state_gradient_chart(frame: pd.DataFrame, title: str, subtitle: str = "") ->
         strokeDash=alt.StrokeDash("point:N", legend=None,  # the subtitle says which is dashed
                                   scale=alt.Scale(domain=points, range=[DASHES[p] for p in points])),
         tooltip=["run:N", "point:N", "t:Q", alt.Tooltip("norm:Q", title="‖∂J/∂h_t‖", format=".3g")],
+    ).properties(title=alt.TitleParams(title, subtitle=subtitle), height=HEIGHT)
+
+
+# ---- the share of restarts that fit, against T --------------------------------------------------------------------
+MODEL_LABELS = {"rnn": "RNN (tanh)", "lstm": "LSTM"}
+MODEL_COLORS = {"rnn": COLORS[1], "lstm": COLORS[0]}
+MODEL_DASHES = {"rnn": [1, 0], "lstm": [8, 4]}
+MODEL_SHAPES = {"rnn": "circle", "lstm": "square"}
+
+
+def sweep_fractions(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per model and T (memory_sweep rows with a `model` column): restarts, how many fit, the share that fits, and
+    the median final train loss; models in their order of appearance, T ascending."""
+    models = list(dict.fromkeys(frame["model"]))
+    grouped = frame.groupby(["model", "seq_len"])
+    out = pd.DataFrame({"restarts": grouped.size(), "fit": grouped["fits"].sum().astype(int),
+                        "median_loss": grouped["final_train_loss"].median()}).reset_index()
+    out["fraction"] = out["fit"] / out["restarts"]
+    out["network"] = out["model"].map(lambda m: MODEL_LABELS.get(m, m))
+    out["order"] = out["model"].map(models.index)
+    out = out.sort_values(["order", "seq_len"]).drop(columns="order").reset_index(drop=True)
+    return out[["model", "network", "seq_len", "restarts", "fit", "fraction", "median_loss"]]
+
+
+def sweep_chart(fractions: pd.DataFrame, title: str, subtitle: str = "") -> alt.Chart:
+    """The share of restarts that fit against T, one line per network (sweep_fractions' rows); y from 0 to 100%."""
+    models = list(dict.fromkeys(fractions["model"]))
+    labels = [MODEL_LABELS.get(m, m) for m in models]
+    ts = sorted(int(t) for t in set(fractions["seq_len"]))
+    return alt.Chart(fractions).mark_line(point=alt.OverlayMarkDef(size=90, filled=False, strokeWidth=2),
+                                          strokeWidth=2.5).encode(
+        x=alt.X("seq_len:Q", title="sequence length T (steps the network must remember across)",
+                scale=alt.Scale(domain=[min(ts, default=0), max(ts, default=1)], nice=False),
+                axis=alt.Axis(values=ts, format=",d")),
+        y=alt.Y("fraction:Q", title="share of restarts that fit the training set",
+                scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        color=alt.Color("network:N", sort=labels, legend=_legend(columns=len(labels) or 1),
+                        scale=alt.Scale(domain=labels, range=[MODEL_COLORS.get(m, COLORS[2]) for m in models])),
+        # where the two share a point (both fit everything at short T), the dashes and shapes keep both in sight
+        strokeDash=alt.StrokeDash("network:N", sort=labels, legend=_legend(columns=len(labels) or 1),
+                                  scale=alt.Scale(domain=labels, range=[MODEL_DASHES.get(m, [1, 0]) for m in models])),
+        shape=alt.Shape("network:N", sort=labels, legend=_legend(columns=len(labels) or 1),
+                        scale=alt.Scale(domain=labels, range=[MODEL_SHAPES.get(m, "circle") for m in models])),
+        tooltip=["network:N", alt.Tooltip("seq_len:Q", title="T"), alt.Tooltip("fit:Q", title="restarts that fit"),
+                 alt.Tooltip("restarts:Q", title="restarts"), alt.Tooltip("fraction:Q", title="share", format=".0%"),
+                 alt.Tooltip("median_loss:Q", title="median final train loss", format=".3g")],
     ).properties(title=alt.TitleParams(title, subtitle=subtitle), height=HEIGHT)

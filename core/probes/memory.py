@@ -7,12 +7,15 @@ given, full batch. Definitions: docs/definitions.md, the last section.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
 from core.model import networks
+from core.model.config import TrainConfig, from_dict
 from core.model.optim import clip_by_norm
 
 CLIFF_COLUMNS = ["s", "loss", "error", "grad_norm"]
@@ -93,3 +96,48 @@ def descend(spec, data, theta: torch.Tensor, lr: float, clip_norm: float, steps:
         step = lr * clip_by_norm(g, g_norm, clip_norm)
         at, length = at - step, torch.linalg.vector_norm(step).item()
     return pd.DataFrame(rows, columns=DESCENT_COLUMNS)
+
+
+# ---- the cliff of a trained RNN (the Long-term dependencies page's cliff view) ---------------------------------
+CLIFF_SETTING = {"dataset": "copy", "model": "rnn", "hidden": [16], "n_samples": 500, "optimizer": "adam",
+                 "lr": 0.01, "batch_size": 32, "steps": 1500, "device": "cpu"}
+SPAN_SHARE, LINE_POINTS = 0.01, 201  # the line runs over 1% of ‖θ_final‖, in steps of 0.005% of it
+
+
+def cliff_config(seq_len: int = 30, init_scale: float = 3.0, seed: int = 0) -> TrainConfig:
+    """The run whose loss has a cliff near θ_final (measured: docs/definitions.md, Cliffs): a tanh RNN, H = 16, on
+    copy with 500 sequences, Adam ε = 0.01, batch 32, 1,500 steps, at T, init_scale and seed given."""
+    return from_dict({**CLIFF_SETTING, "seq_len": int(seq_len), "init_scale": float(init_scale), "seed": int(seed)})
+
+
+@dataclass
+class CliffProbe:
+    """cliff_probe's answer: the line (CLIFF_COLUMNS) along u = −∇J/‖∇J‖ from θ, the face s_face on it (its largest
+    ‖∇J‖), and the plain and clipped descents (DESCENT_COLUMNS) from θ_c = θ + s_face·u."""
+
+    line: pd.DataFrame
+    plain: pd.DataFrame
+    clipped: pd.DataFrame
+    face_s: float
+    theta_norm: float
+    grad_norm: float
+
+
+def cliff_probe(spec, data, theta: torch.Tensor, lr: float, clip_norm: float, steps: int,
+                span_share: float = SPAN_SHARE, points: int = LINE_POINTS) -> CliffProbe:
+    """Walk from theta down its own gradient's direction u = −∇J/‖∇J‖ for s in 0..span_share·‖θ‖ (cliff_line, with
+    ‖∇J‖), take the point of the largest ‖∇J‖ after s = 0 as the cliff face θ_c, and descend from θ_c for `steps`
+    full-batch steps of lr, plain and clipped to clip_norm (descend)."""
+    if not (lr > 0 and clip_norm > 0 and int(steps) >= 1):
+        raise ValueError(f"the cliff probe needs lr > 0, clip_norm > 0 and steps >= 1, got {lr}, {clip_norm}, {steps}")
+    theta = theta.to(data.x_train.device)
+    _, g = _loss_and_gradient(spec, theta, data.x_train, data.y_train)
+    g_norm, theta_norm = torch.linalg.vector_norm(g).item(), torch.linalg.vector_norm(theta).item()
+    if not g_norm > 0 or not np.isfinite(g_norm):
+        raise ValueError(f"the gradient at θ is {g_norm}: no direction to walk")
+    u = -g / g_norm
+    line = cliff_line(spec, data, theta, u, span_share * theta_norm, points)
+    face_s = float(line.s[int(line.grad_norm.iloc[1:].fillna(-1.0).to_numpy().argmax()) + 1])
+    face = theta + face_s * u
+    return CliffProbe(line, descend(spec, data, face, lr, 0.0, steps), descend(spec, data, face, lr, clip_norm, steps),
+                      face_s, theta_norm, g_norm)

@@ -31,6 +31,9 @@ from core.train.worker import MAX_ACTIVE, Status, record_payload, serve
 
 IDLE_TIMEOUT = 20.0  # seconds without a request before a training worker pauses itself
 REDRAW_FAST, REDRAW_SLOW = 0.5, 1.0  # seconds between live redraws: normally, and while training is starved
+PACES = (REDRAW_FAST, REDRAW_SLOW, 2.0, 4.0, 8.0)  # the redraw intervals a page may take (seconds)
+DRAW_SHARE = 0.5  # of one core: what all sessions' live redraws may take together; the rest answers clicks
+SLACK = 1.5  # a page redraws faster again only when the faster pace would use at most 1/SLACK of DRAW_SHARE
 STARVED_BELOW, FED_ABOVE = 0.85, 0.95  # cpu_share thresholds (with hysteresis) between the two
 PARK_AFTER = 40.0  # seconds without training before a worker saves its run and exits (an abandoned run: 20 + 40)
 FRESH = 0.25  # seconds a status read from the worker stays good enough for touch() (a page run asks several times)
@@ -66,12 +69,19 @@ class Snapshot:
     fit: pd.DataFrame | None = None  # a 1-D regression's points and prediction (probes.boundary.fit_grid), else None
 
 
-def redraw_interval(cpu_share: float, current: float) -> float:
-    """Seconds between live redraws: fast unless drawing starves the training of CPU (with hysteresis)."""
-    if cpu_share < STARVED_BELOW:
-        return REDRAW_SLOW
-    if cpu_share > FED_ABOVE:
-        return REDRAW_FAST
+def redraw_interval(cpu_share: float, current: float, draw_load: float = 0.0) -> float:
+    """Seconds between live redraws, one of PACES: fast unless drawing starves the training of CPU (cpu_share, with
+    hysteresis), and never so fast that the server's live redraws of every session together (draw_load: the CPU
+    seconds of one redraw each) take more than DRAW_SHARE of a core, which would leave the clicks of a class waiting
+    behind them. It moves up at once, and down only when the next lower pace has room to spare (SLACK)."""
+    needed = draw_load / DRAW_SHARE
+    if cpu_share < STARVED_BELOW or (cpu_share <= FED_ABOVE and current >= REDRAW_SLOW):
+        needed = max(needed, REDRAW_SLOW)
+    if current < needed or current not in PACES:
+        return next((p for p in PACES if p >= needed), PACES[-1])
+    lower = [p for p in PACES if p < current]
+    if lower and lower[-1] >= SLACK * needed:
+        return next(p for p in PACES if p >= SLACK * needed)
     return current
 
 
