@@ -20,6 +20,7 @@ from core.model import networks
 from core.model.build import model_and_data
 from core.model.config import from_dict
 from core.probes import memory
+from ui import address_problem
 from ui import memory_cliff_view as view
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -149,10 +150,10 @@ def test_parse_positive_says_what_is_wrong(text, message):
 
 
 def test_address_problem_only_for_a_value_the_input_did_not_take():
-    assert view.address_problem(None, 30, "T", 2, 60) is None
-    assert view.address_problem("30", 30, "T", 2, 60) is None and view.address_problem("3", 3.0, "x", 0.5, 10) is None
+    assert address_problem(None, 30, "T", 2, 60) is None
+    assert address_problem("30", 30, "T", 2, 60) is None and address_problem("3", 3.0, "x", 0.5, 10) is None
     for raw in ("100", "abc", "5.5"):
-        assert "not a number from 2 to 60" in view.address_problem(raw, 30 if raw != "5.5" else 5, "T", 2, 60)
+        assert "not a number from 2 to 60" in address_problem(raw, 30 if raw != "5.5" else 5, "T", 2, 60)
 
 
 # ---- the page ------------------------------------------------------------------------------------------------

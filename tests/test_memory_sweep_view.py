@@ -15,6 +15,7 @@ from core import claims_memory as mc
 from core.charts import memory as charts
 from core.claims import Evidence
 from core.train import restarts
+from ui import address_problem
 from ui import memory_sweep_view as view
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -211,9 +212,9 @@ def test_good_url_values_are_taken_as_they_are(monkeypatch):
 
 
 def test_address_problem_accepts_what_the_widget_shows():
-    assert view.address_problem(None, 8, "Restarts", 1, 64) is None
-    assert view.address_problem("0.030", 0.03, "ε", 0.0001, 1) is None
-    assert "'x'" in view.address_problem("x", 8, "Restarts", 1, 64)
+    assert address_problem(None, 8, "Restarts", 1, 64) is None
+    assert address_problem("0.030", 0.03, "ε", 0.0001, 1) is None
+    assert "'x'" in address_problem("x", 8, "Restarts", 1, 64)
 
 
 @pytest.mark.usefixtures("app_test_pages")

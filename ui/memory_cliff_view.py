@@ -14,7 +14,7 @@ from core.charts import cliff as charts
 from core.model.records import describe
 from core.probes import memory as probes
 from core.train.run import Run
-from ui import claims_view
+from ui import address_problem, claims_view
 from ui.downloads import chart_downloads, csv_download
 from ui.progress import one_torch_thread, with_progress
 from ui.show import show_chart
@@ -46,18 +46,6 @@ def parse_positive(text: str, name: str, example: str, hi: float) -> float:
     if not 0 < value <= hi:
         raise ValueError(f"{name} must lie above 0 and at most {hi:g}; {text} does not.")
     return value
-
-
-def address_problem(raw: str | None, value: float, label: str, lo: float, hi: float) -> str | None:
-    """The sentence for an address value the number input did not take (it falls back to its default), else None."""
-    if raw is None:
-        return None
-    try:
-        same = float(raw) == float(value)
-    except ValueError:
-        same = False
-    return None if same else (f"The address gives {label} = {raw!r}, which is not a number from {lo:g} to {hi:g} "
-                              f"(in steps of one where it counts); choose one there.")
 
 
 def _controls() -> dict | None:

@@ -14,7 +14,7 @@ from core.charts import memory as charts
 from core.claims import Evidence
 from core.model.config import MAX_SEQ_LEN, TrainConfig
 from core.train import restarts
-from ui import claims_view
+from ui import address_problem, claims_view
 from ui.downloads import chart_downloads, csv_download
 from ui.progress import one_torch_thread, with_progress
 from ui.show import show_chart
@@ -96,18 +96,6 @@ NUMBERS = [("mem_sw_n", "Restarts per T", 1, MAX_RESTARTS, 8, 1, "Seeds s, s + 1
            ("mem_sw_lr", "Learning rate ε", 0.0001, 1.0, 0.03, 0.005, "Adam's step size."),
            ("mem_sw_seed", "First seed s", 0, 10**6, 0, 1, "Another s draws other restarts: the way to check that "
             "the picture is not one lucky draw.")]
-
-
-def address_problem(raw: str | None, value, label: str, lo, hi) -> str | None:
-    """The sentence for a URL value the widget could not take (Streamlit then shows its default), else None."""
-    if raw is None:
-        return None
-    try:
-        same = float(raw) == float(value)
-    except ValueError:
-        same = False
-    return None if same else (f"The address gives {label} = {raw!r}, which is not a number from {lo:g} to {hi:g}; "
-                              f"the box shows the default {value:g} instead: change a setting to go on.")
 
 
 def _controls():
