@@ -3,11 +3,15 @@ settings join the sidebar on the pages they act on (ui.sidebar.settings)."""
 
 import streamlit as st
 
-from core.train import trainers
-from ui import page_file, presenter, session
+from core.model.config import FIELD_TYPES
+from core.train import pool
+from ui import DROPPED, capacity, drop_unusable_numbers, dropped_note, page_file, presenter, session
 from ui.sidebar import unused_link_settings
 
 st.set_page_config(page_title="Optimizer playground", page_icon=":material/landscape:", layout="wide")
+st.cache_resource(capacity.secrets_to_environment, show_spinner=False)()  # once per server: Cloud's settings
+capacity.turn_away_if_full()  # past PLAYGROUND_MAX_SESSIONS: one sentence, nothing else
+drop_unusable_numbers()  # before any widget reads the link: ?seed=1e400 would crash a whole-number box
 working = st.empty()  # a click's note, before anything else (the sidebar's links, the run's status) is drawn
 if session.pending():
     working.info(session.WORKING.get(session.pending()[0], "Working…"), icon=":material/hourglass_top:")
@@ -32,6 +36,8 @@ SETTINGS_PAGES = {"train", "interpolation", "straying", "landscape", "minima", "
                   "gradients"}  # draw ui.sidebar.settings
 
 
+if session.pending():  # the Train page's clicks, carried out before the sidebar's run line is drawn, which then shows
+    session.perform()  # what they made (the page itself performs what comes later, e.g. a gallery card's)
 _mine = session.current()
 
 
@@ -58,7 +64,8 @@ with st.sidebar:  # the pages, then this tab's run and the presenter switch: all
     presenter.toggle()
     if nav.url_path not in SETTINGS_PAGES:
         unused_link_settings()
-st.cache_resource(trainers.warm_up, show_spinner=False)()  # once per server: the trainer processes' parent
+    dropped_note(skip=FIELD_TYPES)  # the training settings' are named with the settings' other problems
+st.cache_resource(pool.warm_up, show_spinner=False)()  # once per server: the trainer processes' parent
 
 presenter.apply()
 
@@ -66,3 +73,4 @@ try:
     nav.run()  # the Train page carries the clicks out (session.perform) and draws what they made
 finally:
     working.empty()
+    st.session_state.pop(DROPPED, None)  # said once, in the run after drop_unusable_numbers

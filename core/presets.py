@@ -36,7 +36,7 @@ BARRIER_SETS = {"moons": {"dataset": "moons", "n_samples": 300, "hidden": [8, 8]
                 "digits": {**RELU, "hidden": [8, 8], "device": "cpu"}}
 BARRIER_WIDTHS, BARRIER_SEEDS = (4, 8, 16, 32, 64), (0, 1, 2, 3)
 MINIMA = {"mn_seed": 0, "mn_layer": "1", "mn_unit": "every unit", "mn_scale": 10.0, "mn_bw_data": "moons",
-          "mn_restarts": 16, "mn_max_error": 0.0, "mn_sw_data": "xor", "mn_sw_act": "relu", "mn_sw_restarts": 32}
+          "mn_restarts": 16, "mn_fit_margin": 1.0, "mn_sw_data": "xor", "mn_sw_act": "relu", "mn_sw_restarts": 32}
 
 MODES = {  # interpolation page endpoint modes: key -> label
     "init-final": "init → final",
@@ -161,11 +161,12 @@ def barrier_sweep(name: str) -> pd.DataFrame:
                                         lambda config, seeds: restarts.train_restarts(config, seeds).theta)
 
 
-def restart_table(result: restarts.Restarts, max_error: float) -> pd.DataFrame:
-    """One row per restart: seed, final_train_loss, final_train_error, fits (error <= max_error), diverged."""
+def restart_table(result: restarts.Restarts, margin: float = restarts.FIT_MARGIN) -> pd.DataFrame:
+    """One row per restart: seed, final_train_loss, final_train_error, fits (restarts.FIT_RULE: error within margin of
+    the best of these restarts, all of one width), diverged."""
     error = result.train_error.numpy()
     return pd.DataFrame({"seed": result.seeds, "final_train_loss": result.train_loss.numpy(),
-                         "final_train_error": error, "fits": error <= max_error,
+                         "final_train_error": error, "fits": restarts.best_fits(error, error, margin),
                          "diverged": result.diverged.numpy()})
 
 
@@ -193,9 +194,9 @@ def minima_evidence(view: dict, records: list) -> Evidence:
         spec, data = model_and_data(a.config.replace(device="cpu"))
         _, _, numbers = symmetry.aligned(spec, data, a.theta_final, b.theta_final)
         return Evidence(records=[a, b], numbers=numbers, tables={"barriers": barrier_sweep(view["mn_bw_data"])})
-    config, max_error = view_config(view), float(view.get("mn_max_error", 0.0)) / 100
+    config, margin = view_config(view), float(view.get("mn_fit_margin", restarts.FIT_MARGIN * 100)) / 100
     seeds = range(config.seed, config.seed + int(view["mn_restarts"]))
     sweep = restarts.sweep(sweep_config(view["mn_sw_data"], view["mn_sw_act"]), RESTART_WIDTHS,
-                           range(int(view["mn_sw_restarts"])), max_error)
-    return Evidence(tables={"restarts": restart_table(restarts.train_restarts(config, seeds), max_error),
+                           range(int(view["mn_sw_restarts"])), margin=margin)
+    return Evidence(tables={"restarts": restart_table(restarts.train_restarts(config, seeds), margin),
                             "sweep": sweep})

@@ -26,7 +26,8 @@ FIG81 = {"dataset": "mnist1d", "n_samples": 12_500, "hidden": [100, 100], "activ
          "lr": 0.03, "batch_size": 32, "steps": 6000, "curvature_monitor": True}
 # Fig. 8's LSTM on Penn Treebank, as a toy: a 16-unit LSTM on the adding problem, T = 10 (800 training sequences),
 # Adam, about 2 s on one CPU thread. Measured: on seeds 0-9 the line is monotone on 9 (seed 5: a bump of 5e-5); on the
-# recall task (copy) about half the seeds show a bump, on parity none is monotone (issue 15's report).
+# recall task (copy) 7 of 10 show a bump; on parity the LSTM stays at chance (validation error 50-55%, loss ln 2), its
+# line almost flat, and 5 of 10 are monotone (seeds 0, 1, 3, 4, 9) only because nothing was learnt.
 LSTM = {"dataset": "adding", "seq_len": 10, "n_samples": 1000, "model": "lstm", "hidden": [16], "optimizer": "adam",
         "lr": 0.01, "batch_size": 32, "steps": 600, "log_every": 0, "device": "cpu"}
 
@@ -135,8 +136,10 @@ FIGURE_CARDS = (  # the paper's figures, in its order
                Claim("level end: α from 0.9 to 1 holds under 5% (half a straight line's share)", "drop_share", "<",
                      0.05, (0, 0.9, 1.0), ".1%"),
                Claim("the training loss does not fall past θ_f (α up to 1.1)", "falls_past_end", "<=", 0.0, (0, 1)),
-               Claim("the LSTM solves the toy: its final validation MSE is under 1/60, a tenth of what predicting the "
-                     "mean scores (1/6)", "final", "<", 1 / 60, (0, "val_loss"), ".2g"))),
+               Claim("the LSTM solves the task: its final validation cross-entropy is under 1/60 (chance: ln of the "
+                     "number of classes)", "final", "<", 1 / 60, (0, "val_loss"), ".2g",
+                     regression_text="the LSTM solves the toy: its final validation MSE is under 1/60, a tenth of what "
+                     "predicting the mean scores (1/6)"))),
     Preset("fig9-deep-linear-init", "Fig. 9", "Deep linear regression: small init → solution",
            "J = (w₁w₂ − 1)² is flat near the saddle at the origin, then falls to its one minimum on the line.",
            "deep-linear", (), {"dl_line": "small init → solution (Fig. 9)"}, (

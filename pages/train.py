@@ -1,5 +1,7 @@
 """Train: press Train and watch the gradient norm, the error, the interpolation curve and the straying plot."""
 
+import time
+
 import streamlit as st
 
 from core.train.live import REDRAW_FAST, CapacityError, redraw_interval
@@ -19,7 +21,7 @@ preset_caption("train")
 if st.session_state.pop("train_autostart", False):  # a gallery card: train its settings
     session.request("reset")
     session.request("train")
-if session.pending():  # app.py has already said what the click is doing (session.WORKING), before the sidebar
+if session.pending():  # app.py has carried the clicks out; what is left here is a gallery card's
     session.perform()
 config = settings()
 live = session.current()
@@ -55,11 +57,12 @@ if changed:
     st.info(f"The sidebar now differs from this run in: {', '.join(changed)}. Press **Train** or **Reset** to "
             "start a new run with them.", icon=":material/info:")
 
-if live.waiting:  # every trainer of the server is busy: this run starts on its own when one is free
+if live.waiting:  # no trainer has room for another run: this run starts on its own when one has
     waiting(live)
     st.stop()
 
 was_training = live.training
+FIRST_CHART_WAIT = 1.0  # seconds the page waits for a run it just started to take its first steps
 every = st.session_state.get("redraw_every", REDRAW_FAST)
 
 
@@ -73,12 +76,21 @@ def draw_live() -> None:
     grid = config or live.config
     try:
         snap = live.snapshot((grid.interp_min, grid.interp_max, grid.interp_points))
-    except CapacityError as exc:  # parked before its page drew it, and every trainer is busy: wait for one
+    except CapacityError as exc:  # parked before its page drew it, and no trainer has room: wait for one
         waiting(live, str(exc))
         return
+    except ValueError as exc:  # the run cannot go on (its saved state is damaged, say): one sentence, never a trace
+        st.error(str(exc), icon=":material/error:")
+        return
     training = snap.status == "running"
-    if was_training and not training:
-        st.rerun(scope="app")  # the run ended: redraw once more with the buttons and downloads enabled
+    if training and snap.step == 0:  # just started: a trainer gives a new run its first slice at once (core.train.host)
+        deadline = time.monotonic() + FIRST_CHART_WAIT  # so this redraw (the click's) can show the first chart
+        while live.touch().step == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        snap = live.snapshot((grid.interp_min, grid.interp_max, grid.interp_points))
+        training = snap.status == "running"
+    if was_training != training:
+        st.rerun(scope="app")  # it ended (or started since the buttons were drawn): redraw them, and the pace
     pace_now = redraw_interval(snap.cpu_share, every, pace.load())
     if training and pace_now != every:
         st.session_state["redraw_every"] = pace_now

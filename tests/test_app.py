@@ -162,18 +162,27 @@ def test_diverging_run_pauses_with_an_explanation():
     assert not at.exception
 
 
-def test_train_on_a_full_server_waits_in_line_and_says_so(monkeypatch):
-    from core.train import trainers
+def _full_pool(monkeypatch):
+    """A pool whose trainer has no room for any run (a memory budget below one run)."""
+    from core.train import pool
 
-    monkeypatch.setattr(trainers, "MAX_PROCESSES", 0)  # every trainer busy
+    full = pool.Pool(pool.Settings(trainers=1, memory_mb=64, ray_address=None),
+                     make=lambda: pool.LocalTrainer(2**20, 1))
+    monkeypatch.setattr(pool, "_pool", full)
+    return full
+
+
+def test_train_on_a_full_server_waits_in_line_and_says_so(monkeypatch):
+    full = _full_pool(monkeypatch)
     at = _app("pages/train.py")
     at.button(key="train_start").click().run()
     assert not _errors(at)
     live = at.session_state["live_run"]
     assert live.waiting and live.wants_start
     assert "waiting" in at.get("progress")[0].proto.text
-    assert any("Waiting for a free trainer" in i.value for i in at.info)
+    assert any("trainers are full" in i.value for i in at.info)
     live.close()
+    full.shutdown()
 
 
 def test_reset_and_train_in_one_rerun_start_a_new_run_training():
@@ -192,20 +201,19 @@ def test_reset_and_train_in_one_rerun_start_a_new_run_training():
 
 
 def test_a_parked_run_never_drawn_waits_for_a_trainer_without_a_traceback(monkeypatch):
-    """A run that finished and was parked (its process given to another session) before its page took a snapshot,
-    while every trainer is busy: the page says so and waits, instead of failing."""
+    """A run that was dropped from memory (parked) before its page took a snapshot, while no trainer has room to
+    take it up: the page says so and waits, instead of failing."""
     from core.model.config import TrainConfig
-    from core.train import trainers
     from core.train.live import LiveRun
 
     live = LiveRun(TrainConfig(hidden=(4,), steps=5, n_samples=200))
     live.step_once()
-    assert live.try_park() and live.parked
-    monkeypatch.setattr(trainers, "MAX_PROCESSES", 0)
+    live._pool = _full_pool(monkeypatch)  # its trainer is gone, and the one that would take it up is full
     at = AppTest.from_file(APP, default_timeout=60)
     at.switch_page("pages/train.py")
     at.session_state["live_run"], at.session_state["live_run_name"] = live, "#1"
     at.run()
     assert not _errors(at)
-    assert any("all 4" in i.value.lower() or "Waiting for a free trainer" in i.value for i in at.info)
+    assert any("trainers are full" in i.value for i in at.info)
     live.close()
+    live._pool.shutdown()

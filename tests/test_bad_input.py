@@ -25,7 +25,7 @@ def test_a_bad_out_folder_is_refused_before_training(kind, tmp_path, capsys, mon
     out = {"empty": "", "file": str(a_file), "under-a-file": str(a_file / "run"),
            "unwritable": "/proc/playground"}[kind]
     trained = []
-    monkeypatch.setattr("core.cli.main.Run", lambda *a, **k: trained.append(1))  # training must not even start
+    monkeypatch.setattr("core.cli.train.Run", lambda *a, **k: trained.append(1))  # training must not even start
     assert main(["train", *FAST, "--out", out]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: --out") and not trained

@@ -3,7 +3,6 @@ torch.optim.SGD on a rotated (dense) copy of the problem, and the charts."""
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 
 import numpy as np
@@ -92,14 +91,13 @@ def test_high_dimensional_walk_is_a_half_circle():
 
 
 def test_huge_dimension_needs_no_steps_by_dim_matrix():
+    """Memory, not wall-clock time (which flakes on a busy machine): the time is bench/random_walk.py's."""
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         frame = cmp.random_walk([10**7], 1000, 900)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert time.perf_counter() - start < 5
     assert peak < 80e6  # a 1000 x 10^7 float64 matrix would be 80 GB; the sampler needs a few 1000 x 1000 ones
     assert frame["residual"].max() / frame.loc[900, "projection"] == pytest.approx(0.5, abs=0.01)
 

@@ -193,3 +193,42 @@ def test_a_fresh_servers_first_page_never_lists_the_pages_folder():
             assert not any(re.search(r"^(app|deep linear|curvature)$", text, re.M) for text in seen), seen
     finally:
         next(fresh, None)
+
+
+def _sidebar_status(page) -> tuple[int, str]:
+    text = page.get_by_test_id("stSidebar").get_by_text("This tab's run:").inner_text()
+    found = re.search(r"step ([\d,]+) of [\d,]+ · (\w+)", text)
+    return int(found.group(1).replace(",", "")), found.group(2)
+
+
+def test_train_reset_train_at_any_speed_ends_training_with_no_traceback(server):
+    """Train → Reset → Train, 20 times, 0.1–0.3 s apart, on ten fresh Train pages: each page ends in what its last
+    click asked for (a run training), with no traceback and no failed run; paused, the sidebar and the main area show
+    the same step and status."""
+    import random
+
+    gaps = random.Random(0)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for fresh in range(10):
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto(f"{server}/train?steps=200000", timeout=60_000)
+            page.wait_for_selector(READY, timeout=60_000)
+            buttons = {name: page.get_by_role("button", name=name, exact=True) for name in ("Train", "Reset", "Pause")}
+            for _ in range(2):
+                for name in ("Train", "Reset", "Train"):
+                    buttons[name].click(timeout=30_000)
+                    time.sleep(gaps.uniform(0.1, 0.3))
+            expect(page.get_by_test_id("stProgress")).to_contain_text("running", timeout=60_000)
+            time.sleep(1)
+            assert page.get_by_test_id("stException").count() == 0, f"page {fresh}"
+            assert "failed" not in page.get_by_test_id("stProgress").inner_text(), f"page {fresh}"
+            expect(page.get_by_test_id("stProgress")).to_contain_text("running")
+            buttons["Pause"].click()
+            expect(page.get_by_test_id("stProgress")).to_contain_text("paused", timeout=30_000)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and _sidebar_status(page) != (_step(page), "paused"):
+                time.sleep(0.5)
+            assert _sidebar_status(page) == (_step(page), "paused"), f"page {fresh}"
+            page.close()
+        browser.close()

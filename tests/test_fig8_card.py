@@ -76,3 +76,20 @@ def test_home_lists_the_card_and_its_link_trains_the_run_and_shows_the_claims(dr
     text = "\n".join(m.value for m in at.markdown if "claims, checked on" in m.value)
     assert text.count("**holds**") == len(presets.get(NAME).claims) and "**fails**" not in text, text
     assert at.text_input(key="hidden").value == "16" and at.selectbox(key="model").value == "lstm"
+
+
+def test_the_solves_claim_names_the_loss_it_reads():
+    """val_loss is the MSE on the adding task (a regression) and the cross-entropy on copy or parity: the claim says
+    which, never an MSE for a cross-entropy (an LSTM at chance on parity ends near ln 2 = 0.69)."""
+    import pandas as pd
+
+    from core import claims
+    from core.model import records
+
+    (claim,) = [c for c in presets.get(NAME).claims if c.args == (0, "val_loss")]
+    record = records.from_arrays("parity", None, "done", [0], [[0.0]], pd.DataFrame({"val_loss": [0.70]}),
+                                 pd.DataFrame())
+    (on_parity,) = claims.check([claim], claims.Evidence(records=[record]))  # a classification
+    assert "cross-entropy" in on_parity.claim.text and "MSE" not in on_parity.claim.text and not on_parity.holds
+    (on_adding,) = claims.check([claim], claims.Evidence(records=[record], task="regression"))
+    assert "MSE" in on_adding.claim.text and "cross-entropy" not in on_adding.claim.text

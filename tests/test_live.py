@@ -1,5 +1,8 @@
-"""The live worker process: chunked training equals one-go training, pause, idle stop, the cap, and failures."""
+"""Live runs in trainer processes: chunked training equals one-go training, pause, idle stop, the memory budget,
+parking, and a killed trainer."""
 
+import os
+import signal
 import time
 
 import pytest
@@ -7,7 +10,8 @@ import torch
 
 from core.model.config import TrainConfig
 from core.train import live as live_mod
-from core.train.live import CapacityError, LiveRun
+from core.train import pool as pool_mod
+from core.train.live import LiveRun
 from core.train.run import Run
 
 SMALL = TrainConfig(n_samples=200, hidden=(8,), steps=300)
@@ -63,25 +67,42 @@ def test_snapshot_is_a_copy(runs):
 
 
 def test_a_run_nobody_watches_pauses_itself(runs, monkeypatch):
-    monkeypatch.setattr(live_mod, "IDLE_TIMEOUT", 0.5)
+    monkeypatch.setattr(pool_mod, "IDLE_TIMEOUT", 0.5)  # read when the test's trainer starts
     live = runs(SMALL.replace(steps=10**6))
     live.start()
-    time.sleep(2.0)  # no request meanwhile: the worker stops on its own
+    time.sleep(2.0)  # no request meanwhile: the trainer pauses it on its own
     status = live.touch()
     assert not status.training and status.status == "paused"
     assert "no page" in status.message
 
 
-def test_the_server_caps_concurrent_runs(runs, monkeypatch):
-    monkeypatch.setattr(live_mod, "_slots", live_mod.trainers.CONTEXT.BoundedSemaphore(1))
-    first, second = runs(SMALL.replace(steps=10**6)), runs(SMALL.replace(steps=10**6, seed=1))
-    first.start()
-    with pytest.raises(CapacityError, match="limit"):
-        second.start()
-    first.pause()
-    second.start()
-    assert second.training
-    second.pause()
+def test_a_full_memory_budget_parks_idle_runs_then_makes_new_ones_wait(monkeypatch):
+    """A trainer with room for two runs: a third parks the idle one; with both training, a new run waits (and its
+    Train click is kept), then starts on its own once one of them pauses."""
+    small = pool_mod.Pool(pool_mod.Settings(trainers=1, memory_mb=64, ray_address=None),
+                          make=lambda: pool_mod.LocalTrainer(5 * 2**20, 1))
+    made = []
+    try:
+        a, b = (made.append(LiveRun(SMALL.replace(steps=10**6, seed=s), pool=small)) or made[-1] for s in (0, 1))
+        a.start(), b.step_once()
+        c = LiveRun(SMALL.replace(steps=10**6, seed=2), pool=small)  # b is idle: parked for c
+        made.append(c)
+        assert not c.waiting and b.touch().step == 1
+        c.start()
+        d = LiveRun(SMALL.replace(steps=10**6, seed=3), pool=small)
+        made.append(d)
+        assert d.waiting and d.touch().status == "waiting" and "full" in d.touch().message
+        d.start()
+        assert d.wants_start and not d.training
+        a.pause()
+        deadline = time.monotonic() + 30
+        while not d.training and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert d.training and not d.wants_start
+    finally:
+        for live in made:
+            live.close()
+        small.shutdown()
 
 
 def test_two_runs_train_independently(runs):
@@ -107,20 +128,31 @@ def test_hot_change_is_used_by_the_next_chunk(runs):
         live.set_hot(dataset="digits")
 
 
-def test_a_dead_worker_becomes_a_message_not_a_crash_and_frees_its_slot(runs, monkeypatch):
-    monkeypatch.setattr(live_mod, "_slots", live_mod.trainers.CONTEXT.BoundedSemaphore(1))
-    live = runs(SMALL.replace(steps=10**6))
-    live.start()
-    before = live.snapshot()
-    live._process.kill()
-    live._process.join(5)
-    after = live.snapshot()
-    assert after.status == "failed" and "worker process is gone" in after.message
-    assert torch.equal(after.theta, before.theta)
-    assert not live.training
-    other = runs(SMALL)  # the dead run's training slot is free again
-    other.start()
-    other.pause()
+def test_a_killed_trainer_costs_its_runs_at_most_their_last_save_and_others_nothing(runs, monkeypatch):
+    """kill -9 of a trainer: its run goes on (training again) from its last save on a new trainer, the page says how
+    many steps were lost, and a run on the other trainer trains on untouched."""
+    monkeypatch.setattr("core.train.host.CHECKPOINT_EVERY", 0.2)  # not read by the forked trainer: saves on stop
+    victim, bystander = runs(SMALL.replace(steps=10**6)), runs(SMALL.replace(steps=10**6, seed=1))
+    trainers = pool_mod.shared().trainers()
+    assert len(trainers) == 2  # one run on each
+    victim.step_once()  # a save at step 1 (every stop saves)
+    victim.start(), bystander.start()
+    time.sleep(1.0)
+    before, other = victim.touch().step, bystander.touch().step
+    dead = next(t for t in trainers if t.pid != pool_mod.shared()._trainer_for(bystander._key).pid)
+    os.kill(dead.pid, signal.SIGKILL)
+    dead.process.join(5)
+    time.sleep(live_mod.FRESH)  # past the status heard just now
+    status = victim.touch()
+    assert "trainer process stopped" in status.message and "steps were lost" in status.message
+    assert status.training and status.step < before
+    time.sleep(0.5)
+    assert victim.touch().step > status.step  # it trains on
+    assert bystander.touch().training and bystander.touch().step > other
+    snap = victim.snapshot()
+    assert snap.status == "running" and "trainer process stopped" in snap.message
+    victim.pause()
+    assert victim.touch().message == ""  # the click clears the notice
 
 
 def test_impossible_settings_are_refused_before_a_process_starts():
@@ -162,21 +194,20 @@ def test_a_training_worker_reports_its_cpu_share(runs):
     assert 0.0 < share <= 1.0
 
 
-def test_an_idle_run_gives_its_process_back_and_resumes_exactly(runs, monkeypatch):
-    """Paused for PARK_AFTER seconds, the worker saves the run to files and exits; the page still answers; a new
-    worker resumes from the files, and the run ends where one unbroken run ends."""
-    monkeypatch.setattr(live_mod, "PARK_AFTER", 0.5)
+def test_an_idle_run_leaves_memory_its_trainer_ends_and_the_run_resumes_exactly(runs, monkeypatch):
+    """Paused for PARK_AFTER seconds, the run is saved and dropped from memory, and its trainer, with no run left,
+    ends after LINGER; the page still answers; a new trainer takes the run up, which ends where one unbroken run
+    ends."""
+    monkeypatch.setattr(pool_mod, "PARK_AFTER", 0.3)
+    monkeypatch.setattr(pool_mod, "LINGER", 0.3)
     live = runs(SMALL)
     live.step_once()
     before = live.snapshot()
-    deadline = time.monotonic() + 30
-    while live._process.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not live._process.is_alive(), "the idle worker kept its process"
-    assert live.touch().status == "paused" and live.parked  # answered without a process
-    assert live.snapshot().step == before.step == 1 and live.parked
-    live.start()  # a new worker resumes from the files
-    assert not live.parked
+    first = pool_mod.shared().trainers()[0]
+    first.process.join(30)
+    assert not first.process.is_alive() and first.clean, "the idle trainer kept its process"
+    assert live.touch().status == "paused" and live.touch().step == before.step == 1
+    live.start()
     _wait(live)
     snap = live.snapshot()
     reference = Run(SMALL)
@@ -184,3 +215,75 @@ def test_an_idle_run_gives_its_process_back_and_resumes_exactly(runs, monkeypatc
     assert snap.status == "done" and snap.step == 300 and torch.equal(snap.theta, reference.theta)
     record = live.record("r")
     assert record.step == 300 and torch.equal(record.theta_final, reference.theta)
+
+
+def test_a_killed_trainer_of_an_idle_run_loses_nothing(runs):
+    live = runs(SMALL.replace(steps=10**6))
+    live.start()
+    time.sleep(0.5)
+    live.pause()  # saved on the stop
+    at = live.touch().step
+    trainer = pool_mod.shared()._trainer_for(live._key)
+    os.kill(trainer.pid, signal.SIGKILL)
+    trainer.process.join(5)
+    time.sleep(live_mod.FRESH)
+    status = live.touch()
+    assert status.step == at and status.status == "paused" and not status.training
+    assert "nothing was lost" in status.message
+    live.step_once()
+    assert live.touch().step == at + 1
+
+
+SAVE_FOREVER = """
+import sys
+from pathlib import Path
+from core.model.config import TrainConfig
+from core.train import state
+from core.train.run import Run
+run = Run(TrainConfig(n_samples=200, hidden=(8,), steps=10**6))
+while True:
+    run.train(max_steps=1)
+    state.save(run, Path(sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_kill_at_a_random_moment_of_a_park_never_loses_the_run(tmp_path, seed):
+    """A process saving a run over and over (what a park is) killed at random moments: the folder always loads, at
+    the newest complete save."""
+    import random
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from core.train import state
+
+    pick = random.Random(seed)
+    root = Path(__file__).resolve().parents[1]
+    for attempt in range(5):
+        folder = tmp_path / f"run{attempt}"
+        process = subprocess.Popen([sys.executable, "-c", SAVE_FOREVER, str(folder)], cwd=root)
+        deadline = time.monotonic() + 60
+        while len(state.generations(folder)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(pick.uniform(0.0, 0.05))
+        process.kill()
+        process.wait(5)
+        saved = state.summary(folder)["step"]
+        assert state.load(folder).step == saved >= 1
+
+
+def test_a_run_whose_saves_are_damaged_fails_with_one_sentence_and_touch_never_raises(runs):
+    live = runs(SMALL)
+    live.step_once()
+    trainer = pool_mod.shared()._trainer_for(live._key)
+    for saved in live._folder.iterdir():  # every generation cut short
+        saved.write_bytes(saved.read_bytes()[:10])
+    os.kill(trainer.pid, signal.SIGKILL)
+    trainer.process.join(5)
+    time.sleep(live_mod.FRESH)
+    status = live.touch()
+    assert status.status == "failed" and status.steps == SMALL.steps and not status.training
+    assert status.message.startswith("This run's saved state is damaged") and "\n" not in status.message
+    with pytest.raises(ValueError, match="damaged"):
+        live.snapshot()

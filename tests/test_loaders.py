@@ -232,7 +232,7 @@ def test_csv_classification_with_text_labels(tmp_path):
     assert result.task == "classification" and result.classes == ("setosa", "versicolor", "virginica")
     assert result.y.dtype == np.int64 and list(result.y[:3]) == [0, 2, 1]
     assert result.features == ("x1", "x2") and result.x.shape == (12, 2) and result.x.dtype == np.float64
-    assert np.allclose(result.x.mean(axis=0), 0) and np.allclose(result.x.std(axis=0), 1)
+    assert np.array_equal(result.x[:, 0], np.arange(12))  # as the file holds them: make_dataset standardises
     path = tmp_path / "iris.csv"
     path.write_bytes(data)
     from_path = load_csv(path, "y")
@@ -253,8 +253,10 @@ def test_csv_regression_and_constant_column():
     values = [0.5 * i + 0.25 for i in range(15)]
     result = load_csv(table([f"{i},3,{v}" for i, v in enumerate(values)], "a,const,target"), "target")
     assert result.task == "regression" and result.classes == () and result.y.dtype == np.float64
-    assert np.array_equal(result.y, values) and np.array_equal(result.x[:, 1], np.zeros(15))
-    huge = load_csv(table([f"{(-1) ** i * 1e308},{i * 1e-320},{i % 2}" for i in range(12)]), "y").x  # no overflow
+    assert np.array_equal(result.y, values) and np.array_equal(result.x[:, 1], np.full(15, 3.0))
+    assert np.array_equal(csv_table.standardise(result.x, range(15))[0][:, 1], np.zeros(15))  # constant: all 0
+    raw = load_csv(table([f"{(-1) ** i * 1e308},{i * 1e-320},{i % 2}" for i in range(12)]), "y").x
+    huge = csv_table.standardise(raw, range(12))[0]  # no overflow
     assert np.allclose(huge[:, 0], [1, -1] * 6) and np.allclose(huge.mean(axis=0), 0)
     assert np.allclose(huge.std(axis=0), 1)
     counts = load_csv(table([f"{i},{i % 3}" for i in range(60)], "a,count"), "count")

@@ -74,5 +74,6 @@ def test_restart_table_is_the_restarts_result_with_the_threshold_applied():
     table = presets.restart_table(result, 0.25)
     assert table["seed"].tolist() == [3, 4, 5]
     torch.testing.assert_close(torch.tensor(table["final_train_loss"].to_numpy()), result.train_loss)
-    assert table["fits"].tolist() == (result.train_error <= 0.25).tolist()
+    best = float(result.train_error.min())  # the margin counts from the best of these restarts
+    assert table["fits"].tolist() == (result.train_error <= best + 0.25 + 1e-9).tolist()
     assert not table["diverged"].any()

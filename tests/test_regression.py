@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import threading
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from core.model.config import TrainConfig
 from core.model.networks import forward
 from core.probes.boundary import draws_fit, fit_grid, fit_points
 from core.train.run import Run
-from core.train.worker import _Worker
+from core.train.worker import RunWorker
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -74,7 +73,7 @@ def test_the_fit_chart_draws_the_points_and_the_prediction_line(sine_run):
 
 
 def test_the_worker_snapshot_carries_the_task_and_the_fit(sine_run):
-    worker = _Worker(Run(TrainConfig(**{**SINE, "steps": 20})), threading.BoundedSemaphore(1))
+    worker = RunWorker(Run(TrainConfig(**{**SINE, "steps": 20})))
     kind, snap = worker.handle("snapshot", None)
     assert kind == "ok" and snap["task"] == "regression" and snap["regions"] is None
     fit = snap["fit"]
@@ -82,7 +81,7 @@ def test_the_worker_snapshot_carries_the_task_and_the_fit(sine_run):
     worker.handle("step", None)
     moved = worker.handle("snapshot", None)[1]["fit"]
     assert not np.allclose(moved.loc[moved.kind == "prediction", "y"], fit.loc[fit.kind == "prediction", "y"])
-    moons = _Worker(Run(TrainConfig(steps=5, device="cpu")), threading.BoundedSemaphore(1)).handle("snapshot", None)
+    moons = RunWorker(Run(TrainConfig(steps=5, device="cpu"))).handle("snapshot", None)
     assert moons[1]["task"] == "classification" and moons[1]["fit"] is None
 
 

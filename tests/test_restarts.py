@@ -106,6 +106,33 @@ def test_sweep_widths_and_fits():
     assert restarts.with_width(from_dict({"hidden": []}), 3).hidden == (3,)
 
 
+NOISY_XOR = {"dataset": "xor", "n_samples": 200, "noise": 0.2, "hidden": [4], "activation": "relu",
+             "optimizer": "momentum", "lr": 0.1, "batch_size": 0, "steps": 300, "device": "cpu"}
+
+
+def test_on_noisy_xor_fits_means_as_good_as_the_best_restart_of_the_widest_network():
+    """Noise 0.2 leaves every network above train error 0, so "error 0" would count no restart at any width; within
+    a point of the best at the widest width counts the wide ones, and still none of width 1."""
+    frame = restarts.sweep(from_dict(NOISY_XOR), [1, 16], range(8))
+    wide, narrow = frame[frame.width == 16], frame[frame.width == 1]
+    assert (frame.final_train_error > 0).all()  # the old rule's answer: 0 of 16 fit
+    threshold = wide.final_train_error.min() + restarts.FIT_MARGIN
+    assert (frame.fits == (frame.final_train_error <= threshold + 1e-9)).all()
+    assert wide.fits.mean() >= 0.5 and not narrow.fits.any(), frame.groupby("width").final_train_error.describe()
+    fixed = restarts.sweep(from_dict(NOISY_XOR), [1, 16], range(8), max_error=0.0)  # a fixed threshold, on request
+    assert not fixed.fits.any()
+
+
+def test_restarts_of_one_width_fit_within_the_margin_of_their_best():
+    config = from_dict({**NOISY_XOR, "hidden": [2], "n_samples": 100, "steps": 200})
+    got = restarts.train_restarts(config, range(6))
+    best = float(got.train_error.min())
+    assert best > 0 and got.fits.tolist() == (got.train_error <= best + restarts.FIT_MARGIN + 1e-9).tolist()
+    assert not got.fits.all(), got.train_error  # some stop well above the best
+    assert not restarts.train_restarts(config, range(6), max_error=0.0).fits.any()
+    assert restarts.fit_rule().startswith("A restart fits when") and "1 percentage point above" in restarts.fit_rule()
+
+
 def test_the_command_writes_the_csv(tmp_path, capsys):
     out = tmp_path / "out"
     rc = main(["restarts", "--set", "dataset=xor", "--set", "n_samples=40", "--set", "steps=30", "--set",
@@ -116,6 +143,7 @@ def test_the_command_writes_the_csv(tmp_path, capsys):
     assert len(frame) == 6 and frame.fits.dtype == bool and frame.seed.tolist() == [0, 1, 2] * 2
     printed = capsys.readouterr().out
     assert "logistic regression: " in printed and "width 2: " in printed and "fit (" in printed
+    assert restarts.fit_rule() in printed and "(here: error ≤ " in printed
 
 
 @pytest.mark.parametrize("case", ["no-config-file", "bad-json", "bad-widths", "empty-widths", "seeds-0", "seeds-text",

@@ -176,6 +176,14 @@ def test_cli_spectrum_top_k_by_lanczos(run_dir, tmp_path, capsys):
     assert (tmp_path / "spectrum.png").stat().st_size > 1000
 
 
+def test_cli_spectrum_lanczos_on_a_small_run_says_lanczos_was_asked_for(run_dir, tmp_path, capsys):
+    """A run far below the exact limit, Lanczos by choice: no note that the exact spectrum was refused."""
+    assert cli.main(["spectrum", "--run", str(run_dir), "--method", "lanczos", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "refused" not in out and "2,500" not in out, out
+    assert ": lanczos, 20 eigenvalues of 32;" in out and "(--method lanczos: the 10 largest and smallest)" in out, out
+
+
 @pytest.mark.parametrize("args, match", [
     (["--step", "7"], "no checkpoint at step 7"),
     (["--top", "0"], "--top must be at least 1"),
@@ -237,9 +245,22 @@ def test_cli_compare_errors(tmp_path, capsys, args, match):
     assert match in capsys.readouterr().err
 
 
-def test_the_comparison_estimates_its_time_from_measured_steps():
+def test_the_comparison_estimates_its_time_from_measured_steps(monkeypatch):
+    """Every ticked optimizer's measured time per step counts, times the steps (a clock of its own: no wall clock)."""
+    from types import SimpleNamespace
+
+    clock, per_step = [0.0], {"sgd": 0.001, "newton": 0.01}
+
+    class Timed(compare.Run):
+        def train(self, max_steps=None, max_seconds=None):
+            done = super().train(max_steps=max_steps, max_seconds=max_seconds)
+            clock[0] += per_step[self.config.optimizer] * done
+            return done
+
+    monkeypatch.setattr(compare, "Run", Timed)
+    monkeypatch.setattr(compare, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
     config = TrainConfig(**{**SMALL, "hidden": (6,), "steps": 50})
-    sgd = compare.estimate_seconds(config, {"sgd": {}})
+    assert compare.estimate_seconds(config, {"sgd": {}}) == pytest.approx(0.001 * 50)
     both = compare.estimate_seconds(config, {"sgd": {}, "newton": {"lr": 1.0}})
-    assert 0 < sgd < both  # every ticked optimizer's steps count, Newton's (a Hessian each) the most
+    assert both == pytest.approx((0.001 + 0.01) * 50)
     assert compare.estimate_seconds(config, {}) == 0

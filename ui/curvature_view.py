@@ -93,9 +93,12 @@ def spectrum_section(records: dict) -> None:
     p = record.checkpoints.shape[1]
     exact_ok = p <= EXACT_HESSIAN_MAX_PARAMS
     recurrent = record.config.model in RECURRENT_MODELS
+    spec, data = model_and_data(record.config.replace(device="cpu"))
+    too_big = spectrum.exact_memory_problem(spec, data, split)  # its estimate: before any Hessian is built
     _default_for_run("cv_method", record)
     method = cols[2].segmented_control(
-        "Method", ["exact", "lanczos"], default="exact" if exact_by_default(record.config, p) else "lanczos",
+        "Method", ["exact", "lanczos"], default="exact" if exact_by_default(record.config, p) and not too_big
+        else "lanczos",
         required=True, key="cv_method",
         help=f"Exact: all eigenvalues of the full Hessian (up to {EXACT_HESSIAN_MAX_PARAMS:,} parameters; this "
         f"network has {p:,}). Lanczos: the extremes from Hessian-vector products, for any size."
@@ -104,11 +107,13 @@ def spectrum_section(records: dict) -> None:
         st.warning(f"This network has {p:,} parameters, above the exact limit of {EXACT_HESSIAN_MAX_PARAMS:,}: "
                    "showing the Lanczos extremes.", icon=":material/info:")
         method = "lanczos"
+    elif method == "exact" and too_big:
+        st.error(too_big, icon=":material/memory:")
+        return
     elif method == "exact" and recurrent and p > spectrum.FAST_EXACT_PARAMS:
         st.caption(f"This {record.config.model.upper()}'s full Hessian runs its sequences step by step: minutes.")
     top = st.slider("Extremes to find (each end)", 1, 50, 10, key="cv_top") if method == "lanczos" else None
     st.caption(f"{describe(record.config)} · checkpoint at step {step:,} of {record.step:,}.")
-    spec, data = model_and_data(record.config.replace(device="cpu"))
     theta = record.checkpoint(step)
     with st.spinner(f"Computing the {'full Hessian' if method == 'exact' else 'Lanczos extremes'} ({p:,} "
                     "parameters)…"):
@@ -145,7 +150,9 @@ def index_seconds(spec, data, record: RunRecord, method: str) -> float:
 def index_section(records: dict) -> None:
     record = _pick_run(records, "cv_index_run")
     p = record.checkpoints.shape[1]
-    default = "exact" if p <= spectrum.FAST_EXACT_PARAMS else "slq"
+    spec, data = model_and_data(record.config.replace(device="cpu"))
+    too_big = spectrum.exact_memory_problem(spec, data)
+    default = "exact" if p <= spectrum.FAST_EXACT_PARAMS and not too_big else "slq"
     options = ["exact", "slq"] if p <= EXACT_HESSIAN_MAX_PARAMS else ["slq"]
     _default_for_run("cv_index_method", record)
     method = st.segmented_control(
@@ -157,8 +164,10 @@ def index_section(records: dict) -> None:
                "al. (2014): critical points with high loss have many negative eigenvalues (saddles), those with low "
                "loss few. Between checkpoints θ is not a critical point, so read this as the trend of the index.")
     key = ("index", record.name, record.step, method)
+    if method == "exact" and too_big:
+        st.error(too_big, icon=":material/memory:")
+        return
     if key not in st.session_state.get(CACHE, {}):
-        spec, data = model_and_data(record.config.replace(device="cpu"))
         seconds = _cached(("index-estimate", *key[1:]), lambda: index_seconds(spec, data, record, method))
         if seconds > INDEX_ASK_SECONDS and not st.button("Compute the index", type="primary", key="cv_index_go",
                                                          icon=":material/play_arrow:"):

@@ -156,8 +156,8 @@ def _csv_ui() -> dict:
         help=f"Comma-separated UTF-8 text, at most {csv_table.CSV_MAX_BYTES // 2**20} MB and "
         f"{csv_table.CSV_MAX_ROWS:,} rows: a header of unique column names, then at least "
         f"{csv_table.CSV_MIN_ROWS} rows. "
-        "Every column but the label must hold finite numbers (they are standardised). The file stays on the server "
-        "for this session only.")
+        "Every column but the label must hold finite numbers (standardised with the training split's mean and std "
+        "alone). The file stays on the server for this session only.")
     if file is not None and st.session_state.get(SEEN) != file.file_id:
         _take_upload(file)
     refused = st.session_state.get(REFUSED)

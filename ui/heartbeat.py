@@ -25,6 +25,7 @@ from core.train.live import IDLE_TIMEOUT, LiveRun
 BEAT = IDLE_TIMEOUT / 4  # seconds between two rounds: a few missed rounds still keep a run alive
 TOUCHERS = 8  # runs touched at once (each waits on its own worker's pipe, not on the CPU)
 
+_TOUCHERS = ThreadPoolExecutor(TOUCHERS, thread_name_prefix="run-heartbeat-touch")  # kept: no new threads a round
 _watched: dict[str, weakref.ref] = {}  # session id -> its current run (weakly: a forgotten run is collected)
 _lock = threading.Lock()
 
@@ -53,8 +54,7 @@ def beat(is_connected) -> int:
                     del _watched[session_id]
         else:
             alive.append(live)
-    with ThreadPoolExecutor(TOUCHERS, thread_name_prefix="run-heartbeat-touch") as pool:
-        return sum(pool.map(_touch, alive))
+    return sum(_TOUCHERS.map(_touch, alive))
 
 
 def _touch(live: LiveRun) -> bool:

@@ -7,7 +7,7 @@ time in worker processes (core.train.live), advanced by whichever page is open; 
 from __future__ import annotations
 
 import dataclasses
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import streamlit as st
 import torch
@@ -18,7 +18,7 @@ from core.model.records import RunRecord, describe, short_name
 from core.train.live import CapacityError, LiveRun
 
 RECORDS, QUEUE, COUNTER, LIVE_NAME = "run_records", "run_queue", "run_counter", "live_run_name"
-RETIRING = "retiring_runs"  # (thread, [record]) of replaced Train-page runs being archived
+RETIRING = "retiring_runs"  # futures of replaced Train-page runs being archived ([record] or [])
 MAX_RECORDS = 12  # kept runs per session (each holds at most 17 checkpoints)
 
 
@@ -42,35 +42,39 @@ def keep(record: RunRecord) -> None:
         records.pop(next(iter(records)))
 
 
-def _archive(live: LiveRun, name: str | None, box: list) -> None:
-    """Put the record of a replaced Train-page run (when it took a step) into `box`, then end its worker."""
+RETIRERS = ThreadPoolExecutor(4, thread_name_prefix="retire-run")  # for the whole server: threads stay bounded
+
+
+def _archive(live: LiveRun, name: str | None) -> list[RunRecord]:
+    """The record of a replaced Train-page run (when it took a step), then its run taken off its trainer."""
     try:
         if name and live.touch().step > 0:
             record = live.record(name)
-            box.append(dataclasses.replace(record, status="paused") if record.status == "running" else record)
-    except ValueError:  # its worker is gone; nothing to keep
+            return [dataclasses.replace(record, status="paused") if record.status == "running" else record]
+    except ValueError:  # its trainer could not give it back; nothing to keep
         pass
     finally:
         live.close()
+    return []
 
 
 def retire(live: LiveRun, name: str | None, wait: bool = False) -> None:
-    """Keep the Train page's run before it is replaced, in a thread: fetching its record and ending its worker
-    wait for the worker's training chunk, and a Reset should not (unless `wait`). available() collects it."""
-    box: list[RunRecord] = []
-    thread = threading.Thread(target=_archive, args=(live, name, box), name="retire-run", daemon=True)
-    thread.start()
+    """Keep the Train page's run before it is replaced, in the background: fetching its record waits for its
+    trainer's chunk, and a Reset should not (unless `wait`). available() collects it."""
+    future = RETIRERS.submit(_archive, live, name)
     if wait:
-        thread.join(30)
-    st.session_state.setdefault(RETIRING, []).append((thread, box))
+        future.result(30)
+    st.session_state.setdefault(RETIRING, []).append(future)
 
 
 def _collect_retired() -> None:
-    """Keep the records of retired runs (waiting for threads still at work)."""
-    for thread, box in st.session_state.pop(RETIRING, []):
-        thread.join(30)
-        for record in box:
-            keep(record)
+    """Keep the records of retired runs (waiting for those still at work)."""
+    for future in st.session_state.pop(RETIRING, []):
+        try:
+            for record in future.result(30):
+                keep(record)
+        except Exception:  # noqa: BLE001 - a run that could not be archived is simply not kept
+            pass
 
 
 def train_page_record() -> RunRecord | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from core.model.config import HOT_FIELDS, TrainConfig
-from core.train import trainers
 from core.train.live import CapacityError, LiveRun
 from ui import heartbeat, runs
 from ui.sidebar import config_from_widgets
@@ -31,7 +30,7 @@ def apply_hot_changes(live: LiveRun, config: TrainConfig) -> dict:
     if changes:
         try:
             live.set_hot(**changes)
-        except CapacityError:  # a parked run, and every trainer busy: the next page run tries again
+        except CapacityError:  # a parked run, and no trainer has room: the next page run tries again
             return {}
     return changes
 
@@ -44,20 +43,11 @@ def describe_change(name: str, value) -> str:
 
 
 def new_run(config: TrainConfig) -> LiveRun:
-    """Replace this session's run with a fresh one at step 0; a ValueError (the old run stays unless the server
-    was full) when impossible. The old run is kept for the other pages and its worker ended in the background
-    (runs.retire)."""
+    """Replace this session's run with a fresh one at step 0; a ValueError (and the old run stays) when impossible.
+    The old run is kept for the other pages and taken off its trainer in the background (runs.retire)."""
     old, name = current(), st.session_state.get(runs.LIVE_NAME)
-    full = old is not None and trainers.counts()[0] >= trainers.MAX_PROCESSES
-    if full:  # its process goes first, to the new run
-        runs.retire(old, name, wait=True)
-    try:
-        live = LiveRun(config)
-    except ValueError:
-        if full:
-            st.session_state.pop(KEY, None)  # retired already: no run rather than a closed one
-        raise
-    if old is not None and not full:
+    live = LiveRun(config)
+    if old is not None:
         runs.retire(old, name)
     st.session_state[KEY] = live
     heartbeat.watch(live)  # alive while this tab is open, however seldom the browser redraws it
@@ -109,7 +99,7 @@ def act(action: str) -> None:
             live.pause()
         elif action == "step":
             live.step_once()
-    except CapacityError as exc:  # the server's training slots are full
+    except CapacityError as exc:  # no trainer has room for the run yet
         st.session_state.setdefault(NOTICES, []).append(("warning", str(exc)))
     except ValueError as exc:  # a refused config (e.g. Newton on too many parameters)
         st.session_state.setdefault(NOTICES, []).append(("error", str(exc)))

@@ -9,6 +9,7 @@ from core.model.data import DATASETS
 from core.model.device import DEVICES
 from core.model.networks import ACTIVATIONS, EXACT_HESSIAN_MAX_PARAMS
 from core.model.optim import OPTIMIZERS
+from ui import link_values, shown
 from ui.data_inputs import FELL_BACK, NOT_FROM_URL, data_problem, data_ui, data_values, users_of
 
 D = cfg.DEFAULT
@@ -108,8 +109,9 @@ def _optimizer_ui() -> dict:
 def unused_link_settings() -> None:
     """On a page that does not train: name the link's training settings, which it does not use, and the file
     settings, which no page takes from a link."""
-    never = [f"`{k}`" for k in st.query_params if k in NOT_FROM_URL]
-    fields = [f"`{k}={st.query_params[k]}`" for k in st.query_params if k in cfg.FIELD_TYPES and k not in NOT_FROM_URL]
+    url = link_values()
+    never = [f"`{k}`" for k in url if k in NOT_FROM_URL]
+    fields = [f"`{k}={shown(v)}`" for k, v in url.items() if k in cfg.FIELD_TYPES and k not in NOT_FROM_URL]
     if fields:
         st.warning(f"This page does not train runs, so the link's settings {', '.join(fields)} were not used. "
                    "Open the link on the **Train** page to train with them.", icon=":material/link_off:")
@@ -128,13 +130,14 @@ def ignored_url_fields(url: dict, config: cfg.TrainConfig | None, dataset: str |
     else:  # csv without its file is no config at all
         base = {"dataset": dataset} if dataset in DATASETS and dataset != "csv" else {}
     problems = []
-    for name, raw in url.items():
+    for name, text in url.items():
         if name not in cfg.FIELD_TYPES:
             continue
+        raw = shown(text)  # as the messages quote it; the field is tried with the whole text
         if name in NOT_FROM_URL:
             problems.append(f"`{name}` was ignored: {NOT_FROM_URL[name]}.")
             continue
-        if name == "dataset" and raw == "csv" and dataset != "csv":
+        if name == "dataset" and text == "csv" and dataset != "csv":
             problems.append("`dataset=csv` was ignored: a link cannot carry the CSV file itself; choose csv under "
                             "Data and upload the file.")
             continue
@@ -144,7 +147,7 @@ def ignored_url_fields(url: dict, config: cfg.TrainConfig | None, dataset: str |
                             f"{', '.join(users)}.")
             continue
         try:
-            wanted = getattr(cfg.from_dict({**base, name: raw}), name)
+            wanted = getattr(cfg.from_dict({**base, name: text}), name)
         except ValueError as exc:
             problems.append(f"`{name}={raw}` was ignored: {exc}.")
             continue
@@ -190,7 +193,7 @@ def config_from_widgets() -> cfg.TrainConfig | None:
 def config_ui() -> cfg.TrainConfig | None:
     """Draw the sidebar and return the config it describes, or None after showing what is wrong. Fields of the link
     that could not be used are named (a mistyped shared link must not silently train something else)."""
-    url = {k: st.query_params[k] for k in st.query_params}  # before the widgets read (and drop) bad values
+    url = link_values()  # before the widgets read (and drop) bad values; with those app.py dropped
     with st.sidebar:
         st.header("Settings")
         data, problem = data_ui()  # a problem (missing files, no upload) is shown there, as what to do
@@ -203,7 +206,8 @@ def config_ui() -> cfg.TrainConfig | None:
                 st.error(f"Fix this setting: {exc}")
     problems = ignored_url_fields(url, config, data["dataset"])
     for name in url:  # no widget drops these from the address bar: a copied link must not carry them on
-        if name in NOT_FROM_URL or (users_of(name) and data["dataset"] not in users_of(name)):
+        if name in st.query_params and (name in NOT_FROM_URL or (users_of(name) and data["dataset"] not in
+                                                                 users_of(name))):
             del st.query_params[name]
     if problems:
         st.session_state["url_problems"] = problems

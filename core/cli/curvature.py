@@ -3,9 +3,10 @@
 python -m core spectrum --run DIR [--step N] [--method auto|exact|lanczos|slq] [--top K] [--split train|val] --out DIR
     summary.json: method, lambda_max, lambda_min, index (with index_error), condition_number and its definition.
     eigenvalues.csv (not for slq): index, eigenvalue, method (exact | lanczos), ascending. auto: the exact spectrum
-    where the model has at most EXACT_HESSIAN_MAX_PARAMS parameters (else the 10 largest and smallest by
-    Lanczos, said in the printed line); with --top K, the K smallest and the K largest by Lanczos. The loss is
-    the mean cross-entropy on the whole split at the checkpoint of step N (default: the last).
+    where the model has at most EXACT_HESSIAN_MAX_PARAMS parameters and its estimated memory is within the budget
+    (spectrum.exact_memory_problem; --method exact is refused above it, before the Hessian), else the 10 largest and
+    smallest by Lanczos, said in the printed line; with --top K, the K smallest and the K largest by Lanczos. The
+    loss is the mean cross-entropy on the whole split at the checkpoint of step N (default: the last).
 python -m core compare-optimizers --config CONFIG.json [--set KEY=VALUE ...] --optimizers sgd,newton,...
         [--setting OPTIMIZER.FIELD=VALUE ...] --out DIR [--png] [--svg]
     optimizers.csv: optimizer, step, train_loss, grad_norm, index. Every optimizer starts from the config's θ_i;
@@ -66,7 +67,13 @@ def cmd_spectrum(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     spec, data = model_and_data(record.config.replace(device="cpu"))
-    s, estimate = _spectrum(spectrum.split_loss(spec, data, args.split), theta, args.method, args.top)
+    method = args.method
+    too_big = spectrum.exact_memory_problem(spec, data, args.split) if method in ("auto", "exact") else None
+    if method == "exact" and too_big:
+        raise ValueError(too_big)  # before the Hessian: it would take gigabytes
+    if method == "auto" and args.top is None and too_big:
+        method = "lanczos"
+    s, estimate = _spectrum(spectrum.split_loss(spec, data, args.split), theta, method, args.top)
     summary = _summary(s, estimate, step, args.split, theta.numel())
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if estimate is not None:
@@ -79,7 +86,12 @@ def cmd_spectrum(args) -> int:
     save_figures({"spectrum": curvature_charts.spectrum_chart(s.eigenvalues, s.method, curvature.ZERO_TOL)}, out,
                  args.png, args.svg)
     extra = f", index {s.index:.1%}, condition number {s.condition:.4g}" if s.method == "exact" else ""
-    if args.top is None and s.method != "exact":
+    if args.top is None and args.method == "lanczos":  # asked for: nothing was refused, whatever the size
+        extra += f" (--method lanczos: the {len(s.eigenvalues) // 2} largest and smallest)"
+    elif args.top is None and too_big and s.method != "exact":
+        extra += f" (the exact spectrum would take more memory than {spectrum.EXACT_MEMORY_ENV} allows: these are "
+        extra += f"the {len(s.eigenvalues) // 2} largest and smallest by Lanczos)"
+    elif args.top is None and s.method != "exact":
         extra += f" (above {EXACT_HESSIAN_MAX_PARAMS:,} parameters the exact spectrum is refused: these are the "
         extra += f"{len(s.eigenvalues) // 2} largest and smallest by Lanczos)"
     print(f"{record.name} at step {step} ({args.split}): {s.method}, {len(s.eigenvalues)} eigenvalues of "

@@ -12,6 +12,7 @@ from core.cli import paper as cli_paper
 from core.cli import symmetry as cli_symmetry
 from core.cli.rundir import figure_options, load_run_dir, save_figures, write_outputs
 from core.model import records
+from core.model.config import check_seed
 from core.model.data import task_of
 from core.probes import endpoints
 from core.probes.interpolation import PAST_ENDS, alpha_grid
@@ -24,6 +25,7 @@ CURVE_COLUMNS = ["alpha", "train_loss", "val_loss", "train_error", "val_error"]
 
 
 def cmd_interpolate(args) -> int:
+    check_seed(args.seed)
     if args.to and args.random_norm is not None:
         raise ValueError("give --to or --random-norm, not both")
     run = load_run_dir(args.run)
@@ -135,6 +137,7 @@ def _deep_linear_preset(preset, out: Path, png: bool, svg: bool, seed: int) -> E
 
 
 def cmd_preset(args) -> int:
+    check_seed(args.seed)
     if args.list or not args.name:
         for p in presets.PRESETS.values():
             print(f"{p.name:30s} {p.figure:15s} {p.title}")

@@ -9,6 +9,7 @@ import torch
 from core.charts import landscape as lc
 from core.cli.rundir import load_run_dir, save_figures
 from core.model.build import model_and_data
+from core.model.config import check_seed
 from core.probes import fig7 as f7
 from core.probes import plane as pl
 from core.train import replay as rp
@@ -32,6 +33,7 @@ def trajectory_of(record, replay: bool) -> tuple[list[int], torch.Tensor, str]:
 
 
 def cmd_plane(args) -> int:
+    check_seed(args.seed)
     if not 2 <= args.grid <= 401:
         raise ValueError(f"--grid must be between 2 and 401 points a side, got {args.grid}")
     if not 0 <= args.span <= 10:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from core.cli.rundir import load_run_dir
 from core.model.build import model_and_data
-from core.model.config import resolve
+from core.model.config import MAX_DIGITS, MAX_SEED, resolve, shown
 from core.probes import depth_signal as ds
 from core.probes import gradient_noise as gn
 
@@ -30,9 +30,9 @@ CSV_COLUMNS = ["batch_size", "relative_error_mean", "cosine_mean", "relative_err
 
 def _whole(text: str, name: str, lo: int, hi: int | None = None) -> int:
     t = str(text).strip()
-    if not t.isdigit() or int(t) < lo or (hi is not None and int(t) > hi):
+    if not (t.isascii() and t.isdigit()) or len(t) > MAX_DIGITS or int(t) < lo or (hi is not None and int(t) > hi):
         bound = f"from {lo} to {hi:,}" if hi is not None else f">= {lo}"
-        raise ValueError(f"{name} takes a whole number {bound}, got {text!r}")
+        raise ValueError(f"{name} takes a whole number {bound}, got {shown(text)}")
     return int(t)
 
 
@@ -67,7 +67,7 @@ def _sizes_for(sizes: list[int | str] | None, n: int) -> list[int]:
 
 def cmd_noise(args) -> int:
     samples = _whole(args.samples, "--samples", 1, MAX_SAMPLES)
-    seed = _whole(args.seed, "--seed", 0)
+    seed = _whole(args.seed, "--seed", 0, MAX_SEED)
     sizes = None if args.batch_sizes is None else parse_batch_sizes(args.batch_sizes)
     record = load_run_dir(args.run)
     step = record.step if args.step is None else _whole(args.step, "--step", 0)
@@ -115,7 +115,7 @@ def cmd_signal(args) -> int:
     scales = ds.check_scales(parse_floats(args.scales, "--scales"))
     hidden = None if args.hidden is None else ds.check_hidden(parse_hidden(args.hidden))
     n = _whole(args.n, "--n", 1)
-    seed = _whole(args.seed, "--seed", 0)
+    seed = _whole(args.seed, "--seed", 0, MAX_SEED)
     frame = ds.depth_signal(config, scales, n, seed, hidden)
     out = Path(args.out)
     frame.to_csv(out / "signal.csv", index=False)

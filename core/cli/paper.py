@@ -11,6 +11,7 @@ import pandas as pd
 
 from core.charts import comparators as cc
 from core.cli.rundir import save_figures
+from core.model.config import check_seed
 from core.probes.interpolation import alpha_grid
 from core.toys import comparators, deep_linear
 
@@ -63,6 +64,7 @@ def write_deep_linear(out: Path, start: tuple[float, float], end: tuple[float, f
 
 
 def cmd_random_walk(args) -> int:
+    check_seed(args.seed)
     frame = write_random_walk(Path(args.out), comparators.parse_dims(args.dims), args.steps, args.solution_step,
                               args.seed, args.png, args.svg)
     for row in comparators.random_walk_summary(frame, args.solution_step).itertuples():
@@ -73,6 +75,7 @@ def cmd_random_walk(args) -> int:
 
 
 def cmd_convex_paths(args) -> int:
+    check_seed(args.seed)
     problem, _, summary = write_convex_paths(Path(args.out), args.dim, comparators.parse_settings(args.settings),
                                              args.condition, args.steps, args.seed, args.png, args.svg)
     print(f"dimension {args.dim:,}, condition number {problem.condition:.6g}")

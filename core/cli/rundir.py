@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 
@@ -16,43 +15,16 @@ from core.charts.export import to_png, to_svg
 from core.model import config as config_mod
 from core.model import records
 from core.model.build import model_and_data
+from core.model.data import feature_statistics
 from core.model.records import checkpoint_arrays
 from core.probes.interpolation import alpha_grid, interpolate
 from core.train.run import Run
 
 
-def prepare_out(path: str) -> list[Path]:
-    """Check an --out folder before any work: it exists or can be made, and files can be written in it. Returns the
-    folders it made (deepest last), so that a command that then fails can take them away again."""
-    if not str(path).strip():
-        raise ValueError("--out must name a folder, got an empty string")
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {path!r} is a file, not a folder")
-    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
-        raise ValueError(f"--out {path!r} lies under {str(blocking)!r}, which is a file")
-    made = [p for p in (*reversed(out.parents), out) if not p.exists()]
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        remove_empty(made)
-        raise ValueError(f"--out {path!r} cannot be written: {exc.strerror or exc}") from None
-    return made
-
-
-def remove_empty(folders: list[Path]) -> None:
-    """Remove the folders prepare_out made, deepest first, where they are still empty."""
-    for folder in reversed(folders):
-        with contextlib.suppress(OSError):
-            folder.rmdir()
-
-
 def write_outputs(run: Run, out: Path) -> None:
-    """config.json, metrics.csv, interpolation.csv, straying.csv and params.safetensors in out.
+    """config.json, metrics.csv, interpolation.csv, straying.csv and params.safetensors in out; for data standardised
+    with the training split's statistics (a CSV), standardisation.json beside config.json: features, mean and std per
+    feature column (data.feature_statistics, which the config alone gives again).
 
     params.safetensors holds theta_init and theta_final (float32, or the run's dtype), plus `checkpoints` (K, P)
     float32 and `checkpoint_steps` (K,): up to 17 points of the trajectory, the first at step 0 and the last at
@@ -60,6 +32,8 @@ def write_outputs(run: Run, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     c = run.config
     (out / "config.json").write_text(json.dumps(c.to_dict(), indent=2) + "\n", encoding="utf-8")
+    if (statistics := feature_statistics(c)) is not None:
+        (out / "standardisation.json").write_text(json.dumps(statistics, indent=2) + "\n", encoding="utf-8")
     metrics = run.metrics_frame()
     metrics.to_csv(out / "metrics.csv", index=False)
     alphas = alpha_grid(c.interp_min, c.interp_max, c.interp_points)

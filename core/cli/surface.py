@@ -18,6 +18,7 @@ from pathlib import Path
 
 from core.charts import surfaces as sc
 from core.cli.rundir import save_figures
+from core.model.config import check_seed
 from core.model.optim import OPTIMIZERS
 from core.toys import landmarks, surfaces
 from core.toys import race as race_mod
@@ -61,6 +62,7 @@ def parse_runners(text: str, surface: surfaces.Surface, lr: float | None, moment
 
 
 def cmd_surface(args) -> int:
+    check_seed(args.seed)
     surface = surfaces.make(args.name, args.condition, args.angle)
     start = parse_start(args.start) if args.start is not None else surface.start
     steps = surface.steps if args.steps is None else args.steps

@@ -29,6 +29,7 @@ from core import presets
 from core.charts import minima as minima_charts
 from core.cli.rundir import figure_options, load_run_dir, save_figures
 from core.model.build import model_and_data
+from core.model.config import check_seed
 from core.model.networks import evaluate, forward
 from core.probes import endpoints, symmetry
 from core.probes.interpolation import alpha_grid, curve_metrics
@@ -46,12 +47,13 @@ def _write(out: Path, summary: dict) -> None:
 
 
 def cmd_permute(args) -> int:
+    seed = check_seed(args.seed)
     record = load_run_dir(args.run)
     spec, data = model_and_data(record.config.replace(device="cpu"))
     if symmetry.units_problem(spec, "permute"):
         raise ValueError(symmetry.units_problem(spec, "permute"))
     theta = record.theta_final
-    permuted = symmetry.permute(spec, theta, symmetry.random_permutations(spec, args.seed))
+    permuted = symmetry.permute(spec, theta, symmetry.random_permutations(spec, seed))
     x = torch.cat([data.x_train, data.x_val])
     with torch.no_grad():
         difference = float((forward(spec, spec.split(theta), x) - forward(spec, spec.split(permuted), x)).abs().max())

@@ -25,6 +25,9 @@ MODELS = {"mlp": "a fully connected network: `hidden` widths and an `activation`
                   "a linear readout of the last state"}
 RECURRENT_MODELS = ("rnn", "lstm")
 MAX_SEQ_LEN = 200
+MAX_CONFIG_BYTES = 1_000_000  # a config file is one flat object of a few dozen fields: a megabyte is plenty
+MAX_DIGITS = 20  # digits of a whole number read from text: past every bound here, and far from int()'s own limit
+SHOWN_CHARS = 40  # a value quoted in a message is cut to about this many characters
 
 
 @dataclass(frozen=True)
@@ -84,20 +87,37 @@ HOT_FIELDS = ("lr", "momentum", "damping", "clip_norm", "weight_decay", "steps",
 """Fields a running run picks up without restarting."""
 
 
+def cut(text: str) -> str:
+    """Text for a message, cut to about SHOWN_CHARS characters: a link or --set can carry 5,000 digits."""
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS - 10]}… ({len(text):,} characters)"
+
+
+def shown(value) -> str:
+    """repr(value), cut."""
+    return cut(repr(value))
+
+
 def _fail(name: str, allowed: str, got) -> None:
-    raise ValueError(f"{name} must be {allowed}, got {got!r}")
+    raise ValueError(f"{name} must be {allowed}, got {shown(got)}")
 
 
 def _check_number(name: str, value, kind: type, lo=None, hi=None, lo_open=False) -> None:
     ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind is int:
-        ok_type = ok_type and float(value).is_integer()
+    if kind is int:  # a whole float, or an int of any size (float() of a 400-digit int would overflow)
+        ok_type = ok_type and (isinstance(value, int) or value.is_integer())
     if not ok_type or value != value or value in (float("inf"), float("-inf")):
         _fail(name, f"a finite {'integer' if kind is int else 'number'}", value)
     if lo is not None and (value <= lo if lo_open else value < lo):
         _fail(name, f"{'>' if lo_open else '>='} {lo}" + (f" and <= {hi}" if hi is not None else ""), value)
     if hi is not None and value > hi:
         _fail(name, f"<= {hi}", value)
+
+
+def check_seed(value, name: str = "--seed") -> int:
+    """A seed from 0 to MAX_SEED (what torch's and numpy's generators take), else ValueError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise ValueError(f"{name} takes a seed from 0 to {MAX_SEED:,}, got {shown(value)}")
+    return value
 
 
 def _check_choice(name: str, value, choices) -> None:
@@ -162,8 +182,8 @@ def validate(c: TrainConfig) -> None:
 
 
 def _to_int(v):
-    """'32' -> 32; anything else is left for validate() to reject."""
-    return int(v) if isinstance(v, str) and v.isdigit() else v
+    """'32' -> 32; anything else (a run of digits past MAX_DIGITS included) is left for validate() to reject."""
+    return int(v) if isinstance(v, str) and v.isascii() and v.isdigit() and len(v) <= MAX_DIGITS else v
 
 
 def _coerce(name: str, value):
@@ -180,15 +200,20 @@ def _coerce(name: str, value):
             _fail(name, "a list of integers such as [32, 32]", value)
         return tuple(_to_int(v) for v in value)
     if kind in ("int", "float") and isinstance(value, str):
+        what = f"a{'n integer' if kind == 'int' else ' number'}"
         try:
             value = json.loads(value)
         except json.JSONDecodeError:
-            _fail(name, f"a{'n integer' if kind == 'int' else ' number'}", value)
+            _fail(name, what, value)
+        except ValueError:  # an integer past int()'s 4,300 digits
+            _fail(name, f"{what} of at most {MAX_DIGITS} digits", value)
     if kind == "str" and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)  # --set label_column=3 parses as JSON 3; a column's name is text
     if kind == "bool" and isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > 1e308:  # float() would raise OverflowError
+            _fail(name, "a finite number", value)
         return float(value)
     if kind == "int" and isinstance(value, float) and value.is_integer():
         return int(value)
@@ -212,21 +237,27 @@ def parse_set(item: str) -> tuple[str, object]:
     key, raw = item.split("=", 1)
     try:
         return key.strip(), json.loads(raw)
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON (or digits past int()'s limit): the text, for the field's own check
         return key.strip(), raw
 
 
 def load_json(path: str) -> dict:
-    """Read a config file as a dict, with a clear message when it is not a JSON object."""
+    """Read a config file as a dict, with a clear message when it is not a JSON object. At most MAX_CONFIG_BYTES are
+    read: /dev/zero or a huge file is refused without reading it whole."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ValueError(f"config file {path!r} does not exist") from None
     except OSError as exc:
         raise ValueError(f"config file {path!r} cannot be read: {exc.strerror or exc}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"config file {path!r} is not valid JSON: {exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ValueError(f"config file {path!r} is larger than {MAX_CONFIG_BYTES:,} bytes; a config is one flat JSON "
+                         "object of a few fields")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, an integer past int()'s limit, deep nesting
+        raise ValueError(f"config file {path!r} is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(data, dict):
         raise ValueError(f"config file {path!r} must hold one flat JSON object")
     return data

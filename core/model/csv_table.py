@@ -21,8 +21,9 @@ CSV_MAX_CLASSES = 50
 
 
 class Table(NamedTuple):
-    """A CSV's data: standardised features x float64 (N, D); y int64 class indices, or float64 regression targets;
-    task "classification" or "regression"; class names in label order (empty for regression); feature names."""
+    """A CSV's data: features x float64 (N, D) as the file holds them (make_dataset standardises them with the
+    training split's statistics, `standardise`); y int64 class indices, or float64 regression targets; task
+    "classification" or "regression"; class names in label order (empty for regression); feature names."""
 
     x: np.ndarray
     y: np.ndarray
@@ -103,11 +104,11 @@ def _bad_cell(name: str, row: int, column: str, cell: str) -> ValueError:
 
 def load_csv(source, label_column: str) -> Table:
     """A CSV table (comma-separated, UTF-8, a header of unique names, then 10 to CSV_MAX_ROWS rows) from a path or the
-    bytes of an upload. Every column but `label_column` is a feature and must hold finite numbers; the features are
-    standardised (zero mean, unit variance per column; a constant column becomes all 0). Labels that are integers or
-    text with at most CSV_MAX_CLASSES distinct values are classes (sorted, numerically for numbers; y their int64
-    indices); labels with a fractional part (or more distinct integers) are a regression target, left as they are.
-    Row numbers in messages count lines in the file, the header being row 1."""
+    bytes of an upload. Every column but `label_column` is a feature and must hold finite numbers, returned as they
+    are (make_dataset standardises them after the split, with the training rows' statistics: `standardise`). Labels
+    that are integers or text with at most CSV_MAX_CLASSES distinct values are classes (sorted, numerically for
+    numbers; y their int64 indices); labels with a fractional part (or more distinct integers) are a regression
+    target, left as they are. Row numbers in messages count lines in the file, the header being row 1."""
     name, rows = _csv_rows(source)
     header, label_column = _header(name, rows), label_column.strip()
     if label_column not in header:
@@ -144,7 +145,7 @@ def load_csv(source, label_column: str) -> Table:
         text = str(x[row, column]) if cells is None else (cells[:li] + cells[li + 1:])[column]  # None: file changed
         raise _bad_cell(name, lines[row], features[column], text)
     y, task, classes = _labels(name, labels, label_column, lines)
-    return Table(_standardise(x), y, task, classes, tuple(features))
+    return Table(x, y, task, classes, tuple(features))
 
 
 def _labels(name: str, labels: list[str], column: str, lines: list[int]):
@@ -170,10 +171,34 @@ def _labels(name: str, labels: list[str], column: str, lines: list[int]):
     return y.astype(np.int64), "classification", names
 
 
-def _standardise(x: np.ndarray) -> np.ndarray:
-    """Each column to zero mean and unit variance (a constant one to 0), scaled to [-1, 1] first: no overflow."""
-    scale = np.abs(x).max(axis=0)
-    x = x / np.where(scale > 0, scale, 1.0)
-    std = x.std(axis=0)
-    constant = (x == x[0]).all(axis=0) | (std == 0)
-    return np.where(constant, 0.0, (x - x.mean(axis=0)) / np.where(constant, 1.0, std))
+class Standardisation(NamedTuple):
+    """Per feature column, in the file's units: the mean and the standard deviation (population, ddof 0) of the
+    training rows; std 0 marks a column constant on them, which becomes 0 in every row."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    def as_dict(self, features) -> dict:
+        """JSON-ready: {"features": [...], "mean": [...], "std": [...]}, one entry per feature column."""
+        return {"features": list(features), "mean": self.mean.tolist(), "std": self.std.tolist()}
+
+
+def standardise(x: np.ndarray, train) -> tuple[np.ndarray, Standardisation]:
+    """(x with each column centred and scaled by the mean and std of the rows `train` only, float64; the statistics):
+    the validation rows change nothing of the training features. A column constant on the training rows becomes 0 in
+    every row. Each column is first divided by its largest |value| on the training rows (no overflow); a validation
+    value far outside them that would still overflow is held at float32's largest finite number."""
+    x = np.asarray(x, dtype=np.float64)
+    fit = x[np.asarray(train, dtype=np.int64)]
+    if not len(fit):
+        raise ValueError("standardising needs at least one training row")
+    scale = np.abs(fit).max(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    fit = fit / scale
+    mean, std = fit.mean(axis=0), fit.std(axis=0)
+    constant = (fit == fit[0]).all(axis=0) | (std == 0)
+    std = np.where(constant, 0.0, std)
+    with np.errstate(over="ignore"):
+        out = np.where(constant, 0.0, (x / scale - mean) / np.where(constant, 1.0, std))
+    big = float(np.finfo(np.float32).max)
+    return np.clip(out, -big, big), Standardisation(mean * scale, std * scale)

@@ -147,7 +147,8 @@ class DataSource(NamedTuple):
     """A registered data set: make(n, noise, rng, **options) -> (x, y); integer labels make a classification, float
     labels a regression. `sized`: n_samples and noise apply to it; `plane`: its points are 2-D (they can be drawn as
     they are, with decision regions); `shape`: the layout of one row for a convolutional network, () if none;
-    `options`: the config fields it reads besides n_samples and noise."""
+    `options`: the config fields it reads besides n_samples and noise; `standardised`: its features are centred and
+    scaled after the split, by the training split's mean and std alone (csv_table.standardise, feature_statistics)."""
 
     make: Callable
     description: str
@@ -155,6 +156,7 @@ class DataSource(NamedTuple):
     plane: bool = True
     shape: tuple[int, ...] = ()
     options: tuple[str, ...] = ()
+    standardised: bool = False
 
 
 DATASETS: dict[str, DataSource] = {
@@ -172,9 +174,10 @@ DATASETS: dict[str, DataSource] = {
     "mnist": DataSource(_mnist, "real MNIST, 28x28 handwritten digits read from the four IDX files in data_dir "
                         "(784-D, 10 classes; `subset` images of 70,000)", sized=False, plane=False,
                         shape=(1, 28, 28), options=("data_dir", "subset")),
-    "csv": DataSource(_csv, "your own CSV: numeric feature columns (standardised) and a label column; whole-number "
-                      "or text labels make a classification, other numbers a regression", sized=False, plane=False,
-                      options=("csv_path", "label_column")),
+    "csv": DataSource(_csv, "your own CSV: numeric feature columns (standardised with the training split's mean and "
+                      "std) and a label column; whole-number or text labels make a classification, other numbers a "
+                      "regression", sized=False, plane=False, options=("csv_path", "label_column"),
+                      standardised=True),
     **{name: DataSource(make, text, plane=False, options=("seq_len",))
        for name, (make, text) in SEQUENCE_TASKS.items()},
 }
@@ -198,10 +201,12 @@ def _file_stamp(options: dict) -> tuple:
 
 @functools.lru_cache(maxsize=6)
 def _generate(name: str, n_samples: int, noise: float, seed: int, options: tuple, stamp: tuple):
-    """(x float32, y, permutation) as numpy arrays, cached: MNIST-1D's generator or a file read is paid once."""
+    """(x, y, permutation) as numpy arrays, cached: MNIST-1D's generator or a file read is paid once. x is float32,
+    or float64 for a source standardised after the split (make_dataset casts it once standardised)."""
     rng = np.random.default_rng(seed)
     x, y = DATASETS[name].make(n_samples, noise, rng, **dict(options))
-    x, y = np.asarray(x, dtype=np.float32), np.asarray(y)
+    x = np.asarray(x, dtype=np.float64 if DATASETS[name].standardised else np.float32)
+    y = np.asarray(y)
     y = y.astype(np.float32 if np.issubdtype(y.dtype, np.floating) else np.int64)
     for array in (x, y):
         array.setflags(write=False)
@@ -211,13 +216,15 @@ def _generate(name: str, n_samples: int, noise: float, seed: int, options: tuple
 def make_dataset(name: str, n_samples: int, noise: float, val_fraction: float, seed: int, device="cpu",
                  **options) -> Dataset:
     """Generate (or read) a data set and split it with a seeded permutation; options: the source's config fields
-    (DataSource.options), e.g. csv_path and label_column."""
-    if name not in DATASETS:
-        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")
-    options = {k: options[k] for k in DATASETS[name].options if k in options}
-    x, y, order = _generate(name, n_samples, noise, seed, tuple(sorted(options.items())), _file_stamp(options))
-    x, y, order = torch.from_numpy(x.copy()), torch.from_numpy(y.copy()), torch.as_tensor(order)
-    n_val = max(1, round(val_fraction * len(y)))
+    (DataSource.options), e.g. csv_path and label_column. A standardised source's features are scaled after the split
+    with the training split's statistics only (feature_statistics gives them)."""
+    x, y, order, n_val = _split(name, n_samples, noise, val_fraction, seed, options)
+    if DATASETS[name].standardised:
+        from core.model.csv_table import standardise
+
+        x = standardise(x, order[n_val:])[0]
+    x = torch.from_numpy(np.asarray(x, dtype=np.float32).copy())
+    y, order = torch.from_numpy(y.copy()), torch.as_tensor(order)
     val, train = order[:n_val], order[n_val:]
     put = lambda t: t.to(device)  # noqa: E731
     regression = y.is_floating_point()
@@ -229,6 +236,35 @@ def make_dataset(name: str, n_samples: int, noise: float, val_fraction: float, s
         shape = ()
     return Dataset(put(x[train]), put(y[train]), put(x[val]), put(y[val]), n_classes, name,
                    "regression" if regression else "classification", shape)
+
+
+def _split(name: str, n_samples: int, noise: float, val_fraction: float, seed: int, options: dict):
+    """(x, y, permutation, n_val) of a data set, from the cache: the first n_val of the permutation validate."""
+    if name not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")
+    options = {k: options[k] for k in DATASETS[name].options if k in options}
+    x, y, order = _generate(name, n_samples, noise, seed, tuple(sorted(options.items())), _file_stamp(options))
+    return x, y, order, max(1, round(val_fraction * len(y)))
+
+
+def feature_statistics(config) -> dict | None:
+    """A standardised data set's statistics, {"features", "mean", "std"} per feature column in the file's units, from
+    the config's training split alone; None for data that are not standardised. The split follows from the config's
+    data_seed, so a saved config gives these numbers again (`python -m core train` writes them beside it)."""
+    source = DATASETS[config.dataset]
+    if not source.standardised:
+        return None
+    options = {k: getattr(config, k) for k in source.options}
+    x, _, order, n_val = _split(config.dataset, config.n_samples, config.noise, config.val_fraction,
+                                config.data_seed, options)
+    from core.model import csv_table
+
+    features = [f"x{i + 1}" for i in range(x.shape[1])]
+    if config.dataset == "csv":  # the header's names, the label column left out as _csv leaves it
+        columns = csv_table.csv_columns(config.csv_path)
+        label = config.label_column.strip() or columns[-1]
+        features = [c for c in columns if c != label]
+    return csv_table.standardise(x, order[n_val:])[1].as_dict(features)
 
 
 def task_of(config) -> str:

@@ -6,6 +6,7 @@ unpickled: IDX data goes through np.frombuffer, CSV text through the csv module 
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.client
 import io
@@ -158,12 +159,21 @@ def download_mnist(data_dir: str | os.PathLike, urls=MNIST_MIRRORS, timeout: flo
 
 
 def write_atomically(data: bytes, target: Path) -> None:
-    """Write data to target through a temporary file in its folder and a rename: never a half-written file."""
+    """Write data to target through a temporary file in its folder, flushed to disk (fsync), and a rename: target
+    holds the new data or the old, never a half-written file, even if the process is killed or the machine stops."""
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
         os.replace(temporary, target)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+    with contextlib.suppress(OSError):  # the rename itself reaches the disk too (not every file system allows it)
+        folder = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)

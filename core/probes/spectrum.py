@@ -3,15 +3,23 @@
 The loss is the mean cross-entropy on a whole split. Eigenvalues within ZERO_TOL·max|λ| of 0 form the near-zero
 bulk (an over-parameterised network has many flat directions); the index counts those below −NEGATIVE_TOL·max|λ|
 (curvature.hessian_index), a rule the stochastic estimate can resolve too. The condition number needs no cut-off.
+
+The exact spectrum's memory: torch.func.hessian is forward-mode over reverse-mode, vectorised over the P basis
+directions, so every intermediate of the loss on the N samples exists P times at once; a CNN's or an RNN's activations
+are many per sample, so even a few hundred parameters can take gigabytes. exact_memory estimates it before any of it
+is allocated, and exact_memory_problem refuses above a budget (EXACT_MEMORY_MB, or the environment's
+PLAYGROUND_EXACT_MEMORY_MB).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from typing import NamedTuple
 
 import pandas as pd
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from core.model import networks
 from core.probes import curvature
@@ -19,6 +27,85 @@ from core.probes.curvature import NEGATIVE_TOL, ZERO_TOL
 
 FAST_EXACT_PARAMS = 600  # along training, the exact spectrum is the default only up to here (it costs P HVPs each)
 SLQ_ITERATIONS, SLQ_PROBES = 100, 4  # within 0.01 of the exact index on the tests' networks
+EXACT_MEMORY_ENV = "PLAYGROUND_EXACT_MEMORY_MB"
+# The budget (MiB): the Train page's default network (1,218 parameters, 800 points: 1.4 GB estimated, 0.82 GB
+# measured) stays exact; a 350-parameter CNN on digits (1.9 GB estimated, 1.4 GB measured) does not.
+EXACT_MEMORY_MB = 1536
+# bytes ≈ SAMPLE_COPIES·P·N·a + ENTRY_BYTES·P² + FIXED_BYTES, a = what one sample's forward pass allocates. The peak
+# RSS growth (VmHWM) of spectrum.exact on 24 MLPs, CNNs, RNNs and LSTMs (42 to 2,394 parameters, 20 to 3,200
+# samples) was 0.33 to 0.81 of it.
+SAMPLE_COPIES, ENTRY_BYTES, FIXED_BYTES = 2.5, 48, 128 * 2**20
+
+
+class _Allocated(TorchDispatchMode):
+    """Adds up the bytes of the tensors every operation returns (a view shares its base's memory: not counted)."""
+
+    def __init__(self):
+        super().__init__()
+        self.bytes = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if not func.is_view:
+            for t in out if isinstance(out, (tuple, list)) else (out,):
+                if isinstance(t, torch.Tensor):
+                    self.bytes += t.numel() * t.element_size()
+        return out
+
+
+def sample_bytes(spec, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Bytes the loss's forward pass allocates per sample: counted on 11 samples and on 1 (what does not grow with
+    the samples, such as the weights' transposes, cancels). The same path as the Hessian's (a fused RNN kernel
+    outside torch.func; the estimate's factor covers the difference)."""
+    theta = torch.zeros(spec.n_params, device=x.device, dtype=x.dtype)
+
+    def allocated(n: int) -> int:
+        xs, ys = x[:n], y[:n]
+        with _Allocated() as counter:
+            networks.loss_fn(spec, theta, xs, ys)
+        return counter.bytes
+
+    n = min(len(y), 11)
+    return float(allocated(1)) if n < 2 else max(0.0, (allocated(n) - allocated(1)) / (n - 1))
+
+
+def exact_memory(spec, data, split: str = "train") -> int:
+    """Estimated peak bytes of the exact spectrum of the loss on a split (see the module's docstring)."""
+    x, y = (data.x_train, data.y_train) if split == "train" else (data.x_val, data.y_val)
+    p = spec.n_params
+    return int(SAMPLE_COPIES * p * len(y) * sample_bytes(spec, x, y) + ENTRY_BYTES * p * p + FIXED_BYTES)
+
+
+def exact_budget() -> int:
+    """The exact spectrum's memory budget in bytes: PLAYGROUND_EXACT_MEMORY_MB (MiB) when set, else EXACT_MEMORY_MB."""
+    raw = os.environ.get(EXACT_MEMORY_ENV, "").strip()
+    if not raw:
+        return EXACT_MEMORY_MB * 2**20
+    if not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
+        raise ValueError(f"{EXACT_MEMORY_ENV} must be a whole number of megabytes (MiB) >= 1, got {raw[:40]!r}")
+    return int(raw) * 2**20
+
+
+def _size(n: float) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:,.0f} MB"
+
+
+def exact_memory_problem(spec, data, split: str = "train") -> str | None:
+    """One sentence refusing the exact spectrum when its estimated memory is above the budget, else None. Above
+    networks.EXACT_HESSIAN_MAX_PARAMS the parameter limit speaks instead (None here)."""
+    if spec.n_params > networks.EXACT_HESSIAN_MAX_PARAMS:
+        return None
+    try:
+        budget = exact_budget()
+    except ValueError as exc:
+        return str(exc)
+    need = exact_memory(spec, data, split)
+    if need <= budget:
+        return None
+    n = len(data.y_train if split == "train" else data.y_val)
+    return (f"The exact spectrum of this {spec.kind.upper()} ({spec.n_params:,} parameters, {n:,} {split} samples) "
+            f"would take about {_size(need)} of memory, above the budget of {_size(budget)} ({EXACT_MEMORY_ENV} sets "
+            "it); the Lanczos method (--method lanczos) finds the extremes with Hessian-vector products instead.")
 
 
 def split_loss(spec, data, split: str = "train", dtype: torch.dtype | None = None):
@@ -136,12 +223,16 @@ def along_training(spec, data, steps, checkpoints: torch.Tensor, metrics: pd.Dat
                    method: str = "auto", progress=None) -> pd.DataFrame:
     """step, train_loss, index, lambda_max, method at each checkpoint (Dauphin et al.: low loss, low index).
 
-    method: "exact" (eigvalsh of the full Hessian), "slq" (estimated) or "auto" (exact up to FAST_EXACT_PARAMS).
+    method: "exact" (eigvalsh of the full Hessian; refused above the memory budget, exact_memory_problem), "slq"
+    (estimated) or "auto" (exact up to FAST_EXACT_PARAMS parameters and within the budget, else slq).
     progress(done, total) is called after each checkpoint.
     """
     p = checkpoints.shape[1]
+    problem = exact_memory_problem(spec, data) if method in ("auto", "exact") else None
     if method == "auto":
-        method = "exact" if p <= FAST_EXACT_PARAMS else "slq"
+        method = "exact" if p <= FAST_EXACT_PARAMS and problem is None else "slq"
+    elif method == "exact" and problem:
+        raise ValueError(problem)
     loss = split_loss(spec, data, "train")
     rows = []
     for i, step in enumerate(steps):

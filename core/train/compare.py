@@ -46,6 +46,12 @@ def _point(run: Run, with_index: bool) -> dict:
     return {"step": run.step, "train_loss": value.item(), "grad_norm": g.norm().item(), "index": index}
 
 
+def _index_by_default(run: Run) -> bool:
+    """The index is drawn up to spectrum.FAST_EXACT_PARAMS parameters, where its exact spectra fit the memory budget."""
+    return (run.spec.n_params <= spectrum.FAST_EXACT_PARAMS
+            and spectrum.exact_memory_problem(run.spec, run.data) is None)
+
+
 def estimate_seconds(config: TrainConfig, settings: dict[str, dict], probe: int = 2) -> float:
     """Seconds compare() will take: each optimizer's measured time per step (after one warm-up step) times the
     steps, plus the index's full spectra where it is drawn. A few steps of each optimizer are spent measuring."""
@@ -56,7 +62,7 @@ def estimate_seconds(config: TrainConfig, settings: dict[str, dict], probe: int 
         start = time.perf_counter()
         run.train(max_steps=probe)
         total += (time.perf_counter() - start) / probe * config.steps
-    if settings and run.spec.n_params <= spectrum.FAST_EXACT_PARAMS:
+    if settings and _index_by_default(run):
         start = time.perf_counter()
         _point(run, True)
         total += (time.perf_counter() - start) * len(settings) * (MAX_ROWS_PER_OPTIMIZER + 1)
@@ -67,7 +73,8 @@ def compare(config: TrainConfig, optimizers: list[str], settings: dict[str, dict
             with_index: bool | None = None, progress=None) -> tuple[pd.DataFrame, dict[str, str]]:
     """(rows, messages): the COLUMNS rows of every optimizer, and why any of them stopped early.
 
-    with_index None means: when the model has at most spectrum.FAST_EXACT_PARAMS parameters.
+    with_index None means: when the model has at most spectrum.FAST_EXACT_PARAMS parameters and its exact spectrum fits
+    the memory budget (spectrum.exact_memory_problem).
     progress(done, total) is called as the optimizers move on (total = optimizers x logged points).
     """
     settings = settings or {}
@@ -75,8 +82,8 @@ def compare(config: TrainConfig, optimizers: list[str], settings: dict[str, dict
     if unknown:
         raise ValueError(f"settings given for {unknown[0]!r}, which is not among the optimizers compared")
     runs = {name: Run(config.replace(optimizer=name, **settings.get(name, {}))) for name in optimizers}
-    p = next(iter(runs.values())).spec.n_params if runs else 0
-    with_index = p <= spectrum.FAST_EXACT_PARAMS if with_index is None else with_index
+    if with_index is None:
+        with_index = bool(runs) and _index_by_default(next(iter(runs.values())))
     every = max(1, math.ceil(config.steps / MAX_ROWS_PER_OPTIMIZER))
     points = -(-config.steps // every) + 1
     rows, messages = [], {}

@@ -1,18 +1,18 @@
-"""Live training: each run trains in its own worker process, so the page never competes with it for the GIL.
+"""Live training: each session's run trains in one of the server's trainer processes (core.train.pool), so the
+page never competes with it for the GIL, and a few processes serve a whole room.
 
-The page's LiveRun sends commands (start, pause, step, hot changes, snapshot) over a pipe; the worker trains in
-short chunks and answers between them. Every request is also a heartbeat: a worker that hears nothing for
-IDLE_TIMEOUT seconds while training pauses itself (the tab was closed). A worker that has not trained for PARK_AFTER
-seconds saves its run into this LiveRun's folder (core.train.state: safetensors and JSON) and gives its process
-back; the page answers from the last snapshot, and the next command that needs the run (start, step, a hot change,
-a record, a fresher snapshot) starts a new worker that resumes from the files, exactly where the run stopped.
-A run gets a process only through core.train.trainers, which holds the server to MAX_PROCESSES of them: when all
-are taken it parks an idle one, or the run waits in line (status "waiting") until one is free.
+A LiveRun is the one owner of its run: every event (a click, a hot change, the heartbeat, a snapshot, a trainer that
+died) goes through its lock, one at a time, as a request to the trainer that holds the run. The run's life, as the
+page sees it (Status.status): ready (step 0), waiting (no trainer has room yet), running, paused, done, diverged,
+failed. Parking is the trainer's affair: a run idle for a while is saved to its folder and dropped from memory, and
+the next request takes it up again from there, exactly where it stopped. When a trainer dies (kill -9, out of
+memory), only its runs notice: each owner's next request starts another trainer, which takes the run up from its
+last save (at most core.train.host.CHECKPOINT_EVERY seconds of training old), and the page says how many steps were
+lost; a run that was training trains on.
 """
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import tempfile
 import threading
@@ -26,23 +26,24 @@ import torch
 from core.model import records
 from core.model.config import TrainConfig
 from core.model.device import pick_device
-from core.train import state, trainers
-from core.train.worker import MAX_ACTIVE, Status, record_payload, serve
+from core.train import state
+from core.train.host import BUSY
+from core.train.pool import IDLE_TIMEOUT, PARK_AFTER, Pool, TrainerGone, shared
+from core.train.worker import Status, record_payload
 
-IDLE_TIMEOUT = 20.0  # seconds without a request before a training worker pauses itself
 REDRAW_FAST, REDRAW_SLOW = 0.5, 1.0  # seconds between live redraws: normally, and while training is starved
 PACES = (REDRAW_FAST, REDRAW_SLOW, 2.0, 4.0, 8.0)  # the redraw intervals a page may take (seconds)
 DRAW_SHARE = 0.5  # of one core: what all sessions' live redraws may take together; the rest answers clicks
 SLACK = 1.5  # a page redraws faster again only when the faster pace would use at most 1/SLACK of DRAW_SHARE
 STARVED_BELOW, FED_ABOVE = 0.85, 0.95  # cpu_share thresholds (with hysteresis) between the two
-PARK_AFTER = 40.0  # seconds without training before a worker saves its run and exits (an abandoned run: 20 + 40)
-FRESH = 0.25  # seconds a status read from the worker stays good enough for touch() (a page run asks several times)
-
-_slots = trainers.CONTEXT.BoundedSemaphore(MAX_ACTIVE)  # runs training at once, shared by the workers
+FRESH = 0.25  # seconds a status read from the trainer stays good enough for touch() (a page run asks several times)
+ENDED = ("done", "diverged", "failed")
+PASSIVE = ("ping", "snapshot", "record", "hot")  # requests that are no click: a take-up keeps the run training
+__all__ = ["IDLE_TIMEOUT", "PARK_AFTER", "CapacityError", "LiveRun", "Snapshot", "redraw_interval"]
 
 
 class CapacityError(ValueError):
-    """The server is already training MAX_ACTIVE runs."""
+    """No trainer has room for this run now (the memory budget is full of training runs): it waits."""
 
 
 @dataclass(frozen=True)
@@ -85,230 +86,198 @@ def redraw_interval(cpu_share: float, current: float, draw_load: float = 0.0) ->
     return current
 
 
-def _waiting(ahead: int) -> str:
-    others = f" ({ahead} other run{'s' if ahead > 1 else ''} ahead of it)" if ahead else ""
-    return (f"Waiting for a free trainer: this server trains {trainers.MAX_PROCESSES} runs at once. This run starts "
-            f"as soon as one of them finishes{others}.")
-
-
-class _Parked(Exception):
-    """The worker saved its run into the park folder and exited."""
-
 
 class LiveRun:
-    """The page's handle on a run training in a worker process; safe to call from any script thread."""
+    """The page's handle on a run in a trainer; safe to call from any script thread (one event at a time)."""
 
-    def __init__(self, config: TrainConfig):
+    def __init__(self, config: TrainConfig, pool: Pool | None = None):
         self.config = config
         self.device = pick_device(config.device)
+        self._pool = pool or shared()
+        self._folder = Path(tempfile.mkdtemp(prefix="playground-run-"))  # the run's saves, for any trainer
+        self._key = str(self._folder)
         self._lock = threading.Lock()
         self._status = Status(0, config.steps, "ready", False, "")
-        self._heard = 0.0  # time.monotonic() of the worker's last answer
+        self._heard = 0.0  # time.monotonic() of the trainer's last answer
         self._last: Snapshot | None = None
-        self._slots = _slots
-        self._park = Path(tempfile.mkdtemp(prefix="playground-run-"))  # where the worker leaves the run when idle
-        self._parked = False
-        self._process = None  # none yet while the run waits in line for one
-        self._start_when_ready = False  # Train was pressed while waiting
+        self._opened = False  # a trainer has made the run (and saved its step 0)
+        self._start_owed = False  # Train was pressed and the run has not started yet (it waits for room)
+        self._notice = ""  # what taking the run up after a dead trainer lost; shown until the next click
+        self._taking_up: tuple[int, bool] | None = None  # (step, training) last heard before its trainer died
         self.theta_init: torch.Tensor | None = None
         try:
             with self._lock:
-                self._get_process(queue=False)
-        except ValueError:  # the worker refused the config (e.g. Newton's size), or could not start
+                self._open()
+        except ValueError:  # the trainer refused the config (e.g. Newton's size)
             self.close()
             raise
 
-    def _get_process(self, queue: bool = True) -> bool:
-        """Start a worker (resuming a parked run from its files); False while every trainer is taken (the run
-        waits, with a status that says so; in line for one unless queue=False). The lock is held."""
-        try:
-            trainers.claim(self, queue)
-        except trainers.Full as full:
-            if self._process is None:
-                message = _waiting(full.ahead) if queue else (
-                    f"All {trainers.MAX_PROCESSES} trainers of this server are busy with other runs. Press Train, "
-                    "and this run starts as soon as one is free.")
-                self._status = Status(0, self.config.steps, "waiting", False, message)
+    # ---- talking to the trainer (the lock is held) ------------------------------------------------------------
+    def _request(self, command: str, argument=None):
+        """(kind, status, payload) of one request. A trainer that died is replaced: the request goes to another
+        trainer, which takes the run up from its last save, and the first answer from there finishes the take-up."""
+        for _ in range(4):
+            try:
+                kind, status, payload = self._pool.call(self._key, command, argument)
+            except TrainerGone as gone:
+                if not gone.clean and self._opened and self._taking_up is None:
+                    self._taking_up = (self._status.step, self._status.training)
+                continue
+            if status is not None:  # a trainer's answer for a run it could not load knows no step count
+                status = status if status.steps else status._replace(steps=self.config.steps)
+                self._status, self._heard = status, time.monotonic()
+            if self._taking_up is not None and kind != BUSY:
+                self._took_up(command, kind, status)
+            return kind, status, payload
+        self._status = Status(self._status.step, self.config.steps, "failed", False,
+                              "The trainers of this server keep failing (out of memory?); press Reset to try again.")
+        return "error", self._status, self._status.message
+
+    def _took_up(self, command: str, kind: str, status: Status | None) -> None:
+        """The first answer after the run's trainer died: say what was lost, and train on if the run was training
+        (unless this request was a click, which says itself what the run should do)."""
+        before, was_training = self._taking_up
+        self._taking_up = None
+        if kind != "ok" or status is None:  # its saves are damaged: the answer's message says so
+            return
+        lost = max(0, before - status.step)
+        self._notice = (f"This run's trainer process stopped (killed, or out of memory). The run went on from its "
+                        f"last save at step {status.step:,}: " + (f"{lost:,} steps were lost." if lost else
+                                                                  "nothing was lost."))
+        if was_training and command in PASSIVE and not status.training and status.status not in ENDED:
+            self._request("start")
+
+    def _open(self) -> bool:
+        """Have a trainer make the run at step 0; False while none has room (status 'waiting')."""
+        kind, status, payload = self._request("open", self.config)
+        if kind == BUSY:
+            self._status = Status(0, self.config.steps, "waiting", False, payload)
             return False
-        self._conn, child = trainers.CONTEXT.Pipe()
-        self._process = trainers.CONTEXT.Process(target=serve, args=(
-            child, self.config, _slots, IDLE_TIMEOUT, PARK_AFTER, self._park, self._parked), name="trainer",
-            daemon=True)
-        with trainers.hidden_main():
-            self._process.start()
-        child.close()
-        theta_init = self._exchange("hello", None)
-        if self._parked:
-            (self._park / state.META).unlink(missing_ok=True)  # resumed: a later death is a death, not a park
-            self._parked = False
-        elif theta_init is None:
-            raise ValueError("The training process could not start this run (out of memory?). Try a smaller model.")
-        else:
-            self.theta_init = torch.from_numpy(theta_init).to(self.device)
-        if self._start_when_ready:
-            self._start_when_ready = False
-            self._exchange("start", None)
+        if kind != "ok":
+            raise ValueError(payload)
+        self._opened = True
+        self.theta_init = torch.tensor(payload, device=self.device)  # a copy: Ray hands read-only arrays
+        if self._start_owed and self._request("start")[0] == "ok":
+            self._start_owed = False
         return True
 
+    def _ask(self, command: str, argument=None, click: bool = False):
+        """One request for the run; None when it waits for room. A click clears the last take-up notice."""
+        with self._lock:
+            if click:
+                self._notice = ""
+                if command in ("start", "pause", "step"):
+                    self._start_owed = command == "start"
+            if not self._opened:
+                if command == "close" or (command == "hot" and not self._open()):
+                    return None
+                if not self._opened and not self._open():
+                    if command in ("start", "ping", "hot"):
+                        return None
+                    raise CapacityError(self._status.message)
+            kind, status, payload = self._request(command, argument)
+            if command == "start" and kind == "ok":
+                self._start_owed = False
+            if kind == BUSY:  # parked, and no trainer has room to take it up
+                if command == "record":  # from its files, in this process
+                    return record_payload(state.load(self._folder))
+                if command in ("snapshot", "ping", "start", "hot") and (command != "snapshot" or self._last):
+                    return None
+                raise CapacityError(payload)
+            if kind != "ok":
+                raise ValueError(payload)
+            return payload
+
+    # ---- the run's status --------------------------------------------------------------------------------------
     @property
-    def parked(self) -> bool:
-        """Whether the run is in its files and no process holds it."""
-        return self._parked
+    def status(self) -> Status:
+        """The status as last heard, with the take-up notice in place of the message while there is one."""
+        s = self._status
+        return s._replace(message=self._notice) if self._notice else s
 
     @property
     def waiting(self) -> bool:
-        """Whether the run waits for its first process."""
-        return self._process is None
+        """Whether the run waits for a trainer with room to make it."""
+        return not self._opened
 
     @property
     def wants_start(self) -> bool:
-        """Whether Train was pressed while the run waited: it starts training as soon as it has a process."""
-        return self._start_when_ready
-
-    # ---- the trainers' registry (core.train.trainers) -------------------------------------------------------------
-    def idle(self) -> bool:
-        return self._process is not None and not self._parked and not self._status.training
-
-    def try_park(self) -> bool:
-        """Save the run to files and end its worker now, to give the process to another run; False when busy."""
-        if not self._lock.acquire(blocking=False):
-            return False
-        try:
-            if self._process is None or self._parked:
-                return False
-            try:  # the worker refuses while it trains; one that parked itself already answers with its end
-                self._exchange("park", None)
-            except _Parked:
-                pass
-            except ValueError:
-                return False
-            self._process.join(5)
-            trainers.release(self)
-            self._parked = (self._park / state.META).exists()  # not if it had died: then the run is 'failed'
-            return True
-        finally:
-            self._lock.release()
-
-    # ---- requests -------------------------------------------------------------------------------------
-    def _ask(self, command: str, argument=None):
-        """Send one command and wait for its answer. A run without a process (parked, or waiting for its first)
-        answers from what it has, or gets a process; a dead worker becomes a 'failed' status, not a crash."""
-        with self._lock:
-            if self._process is not None and not self._parked:
-                try:
-                    return self._exchange(command, argument)
-                except _Parked:
-                    self._parked = True
-            if command == "close" or (command == "hot" and self._process is None):
-                return None  # nothing to end; a waiting run's worker will start with the new config
-            if command == "ping" and self._process is None:  # waiting: try again (in line once Train was pressed)
-                self._get_process(queue=self._start_when_ready)
-                return None
-            if command == "ping":
-                return None  # parked: the status is the run's, no process needed
-            if command == "snapshot" and self._last is not None and self._last.step == self._status.step:
-                return None
-            if command == "start" and self._process is None:
-                self._start_when_ready = True
-            if not self._get_process():
-                if command == "start" or (command == "snapshot" and self._last is not None):
-                    return None
-                if command == "record" and self._parked:  # from the files, in this process
-                    return record_payload(state.load(self._park))
-                raise CapacityError(self._status.message if self._process is None else _waiting(0))
-            if command == "start" and self._status.training:
-                return None  # the start this run waited for has happened
-            return self._exchange(command, argument)
-
-    def _exchange(self, command: str, argument):
-        """One request and its answer over the pipe (the lock is held). _Parked when the worker saved the run and
-        left; a worker that died otherwise becomes a 'failed' status."""
-        try:
-            self._conn.send((command, argument))
-            kind, status, payload = self._conn.recv()
-        except (EOFError, OSError):
-            self._process.join(5)
-            trainers.release(self)
-            if (self._park / state.META).exists():
-                saved = state.summary(self._park)
-                self._status = Status(saved["step"], self.config.steps, saved["status"], False, saved["message"])
-                raise _Parked from None
-            if self._status.training:  # it died holding a training slot: give the slot back
-                with contextlib.suppress(ValueError):
-                    self._slots.release()
-            message = ("This run's worker process is gone (it crashed or ran out of memory). Its last picture "
-                       "stays; press Reset to start again.")
-            self._status = Status(self._status.step, self.config.steps, "failed", False, message)
-            return None
-        self._status, self._heard = status, time.monotonic()
-        if kind != "ok":
-            raise (CapacityError if kind == "busy" else ValueError)(payload)
-        return payload
-
-    def start(self) -> None:
-        """Train in the background until the run ends, pause() is called, or nobody watches."""
-        self._ask("start")
-
-    def pause(self) -> None:
-        self._ask("pause")
-
-    def step_once(self) -> None:
-        """One optimizer step while paused."""
-        self._ask("step")
-
-    def set_hot(self, **changes) -> None:
-        """Apply learning-rate-like changes; the next chunk uses them."""
-        self._ask("hot", changes)
-        self.config = self.config.replace(**changes)
+        """Whether Train was pressed and the run has not started yet (it starts once a trainer has room)."""
+        return self._start_owed
 
     def touch(self) -> Status:
         """A heartbeat that returns the run's status without copying its history; a status heard less than FRESH
-        seconds ago is returned as it is (the worker answers between training chunks: each question waits)."""
+        seconds ago is returned as it is (the trainer answers between training chunks). A run that waits for room
+        tries again, and starts if Train was pressed."""
         if time.monotonic() - self._heard > FRESH:
-            self._ask("ping")
-        return self._status
+            try:
+                self._ask("start" if self._start_owed else "ping")
+            except ValueError:  # e.g. its saves are damaged: the status says so ('failed', with the sentence)
+                pass
+        return self.status
 
     @property
     def training(self) -> bool:
         return self.touch().training
 
+    # ---- clicks -------------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Train in the background until the run ends, pause() is called, or nobody watches."""
+        self._ask("start", click=True)
+
+    def pause(self) -> None:
+        self._ask("pause", click=True)
+
+    def step_once(self) -> None:
+        """One optimizer step while paused."""
+        self._ask("step", click=True)
+
+    def set_hot(self, **changes) -> None:
+        """Apply learning-rate-like changes; the next chunk uses them."""
+        self._ask("hot", changes, click=True)
+        self.config = self.config.replace(**changes)
+
+    # ---- what the page draws ------------------------------------------------------------------------------------
     def snapshot(self, grid: tuple[float, float, int] | None = None) -> Snapshot:
         """Copy what the page draws, with the line on the alpha grid (lo, hi, n) (the run's own when None); also a
-        heartbeat. While parked, or after the worker is gone, the last snapshot (with the run's status)."""
+        heartbeat. While no trainer has room for the run, the last snapshot (with the run's status)."""
         payload = self._ask("snapshot", grid)
         if payload is None:
             if self._last is None:
-                raise ValueError(self._status.message)
-            return Snapshot(**{**self._last.__dict__, "status": self._status.status, "message": self._status.message})
-        payload["theta"] = torch.from_numpy(payload["theta"]).to(self.device)
+                raise CapacityError(self.status.message)
+            s = self.status
+            return Snapshot(**{**self._last.__dict__, "status": s.status, "message": s.message})
+        payload["theta"] = torch.tensor(payload["theta"], device=self.device)
+        if self._notice:
+            payload["message"] = self._notice
         self._last = Snapshot(theta_init=self.theta_init, **payload)
         return self._last
 
     def record(self, name: str):
-        """A RunRecord of the run now (a few checkpoints, metrics, straying), to keep after the worker is gone."""
+        """A RunRecord of the run now (a few checkpoints, metrics, straying), to keep after the run is closed."""
         payload = self._ask("record")
         if payload is None:
-            raise ValueError(self._status.message)
+            raise ValueError(self.status.message)
         return records.from_arrays(name, self.config, self._status.status, **payload)
 
     def close(self) -> None:
-        """End the worker process and delete the run's files."""
+        """Take the run off its trainer and delete its files."""
         try:
-            self._ask("close")
+            with self._lock:
+                if self._opened:
+                    try:
+                        self._pool.call(self._key, "close", timeout=30)
+                    except (TrainerGone, ValueError):
+                        pass
+                self._opened = False
+                self._status = self._status._replace(training=False)
         finally:
-            if self._process is not None:
-                self._process.join(2)
-                if self._process.is_alive():
-                    self._process.kill()
-            trainers.release(self)
-            shutil.rmtree(self._park, ignore_errors=True)
+            self._pool.forget(self._key)
+            shutil.rmtree(self._folder, ignore_errors=True)
 
     def __del__(self):
-        process = getattr(self, "_process", None)
-        if process is not None and process.is_alive():
-            process.kill()
-        with contextlib.suppress(Exception):  # at interpreter exit the registry may be gone already
-            trainers.release(self)
-        park = getattr(self, "_park", None)
-        if park is not None:
-            shutil.rmtree(park, ignore_errors=True)
+        pool, folder = getattr(self, "_pool", None), getattr(self, "_folder", None)
+        if pool is not None and getattr(self, "_opened", False):
+            pool.discard(self._key)  # closed by the pool's next request (no pipe work inside a collection)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)

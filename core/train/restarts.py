@@ -3,22 +3,23 @@
 
 The N parameter vectors are stacked into one (N, P) tensor and every step is one batched forward and one backward
 for all of them, on the config's device: for an MLP, torch.baddbmm layer by layer; for any other spec (cnn, rnn,
-lstm), torch.func.vmap over networks.loss_fn (the RNN and LSTM then take their step-by-step loop, core/model/
-recurrent.py). Restart `seed` is the config with that seed: the same
-θ_init (networks.init_params) and the same minibatch order (a torch.Generator seeded seed + 1, one randperm per
-epoch, the remainder dropped) as Run makes, and the same optimizer update (optim.OPTIMIZERS: sgd, momentum, nesterov,
-adam, with clipping and weight decay, each restart's gradient norm its own). Newton-like optimizers are refused: they
-need one exact Hessian per restart. A restart whose step would leave the finite numbers stops there, as Run does.
+lstm), torch.func.vmap over networks.loss_fn (the RNN and LSTM take their step-by-step loop, core/model/recurrent.py).
+Restart `seed` is the config with that seed: the same θ_init (networks.init_params) and minibatch order (a
+torch.Generator seeded seed + 1, one randperm per epoch, the remainder dropped) as Run makes, and the same optimizer
+update (optim.OPTIMIZERS: sgd, momentum, nesterov, adam, with clipping and weight decay, each restart's gradient norm
+its own). Newton-like optimizers are refused: they need one exact Hessian per restart. A restart whose step would leave
+the finite numbers stops there, as Run does.
 
-fits: a classification's restart fits when its final train error (rate) is at most max_error; a regression's when its
-final train mean squared error is at most max_relative_mse · Var(y_train) (default REGRESSION_FIT = 0.05, R² ≥ 0.95:
-on the adding problem, Var = 1/6, MSE ≤ 0.0083; restarts that solve it end near 0.001–0.004, those that do not near
-Var, docs/definitions.md §14).
+fits: a classification's restart fits by FIT_RULE (within FIT_MARGIN of the best error at the largest width: noisy
+labels leave every network above error 0), or at a fixed max_error when one is given (the memory sweep: 0); a
+regression's when its final train MSE is at most max_relative_mse · Var(y_train) (default REGRESSION_FIT = 0.05,
+R² ≥ 0.95: on the adding problem, Var = 1/6, MSE ≤ 0.0083; restarts that solve it end near 0.001–0.004, those that do
+not near Var, docs/definitions.md §14).
 
-The sweep (issue: local minima, items 4–6) trains the same seeds at several widths: width w replaces the width of
-every hidden layer of the config (its depth kept, at least one layer); width 0 is logistic regression (hidden = []),
-the convex baseline where every restart reaches the same loss. Seeds go out in chunks; the chunks are the same for
-the local and the Ray engine, so both give the same numbers (each chunk is one call of `train_restarts`).
+The width sweep trains the same seeds at several widths: width w replaces the width of every hidden layer of the config
+(its depth kept, at least one layer); width 0 is logistic regression (hidden = []), the convex baseline where every
+restart reaches the same loss. Seeds go out in chunks, the same for the local and the Ray engine, so both give the same
+numbers (each chunk is one call of `train_restarts`).
 """
 
 from __future__ import annotations
@@ -34,13 +35,17 @@ import torch.nn.functional as F
 from core.model import networks
 from core.model.build import model_and_data
 from core.model.config import MAX_SEED, TrainConfig
-from core.model.data import DATASETS
+from core.model.data import DATASETS, task_of
 from core.model.device import pick_device
 from core.model.optim import OPTIMIZERS, HyperParams, clip_by_norm
 
 COLUMNS = ["width", "seed", "final_train_loss", "final_train_error", "fits"]
 MEMORY_COLUMNS = ["seq_len", "seed", "final_train_loss", "final_train_error", "fits"]
 REGRESSION_FIT = 0.05  # a regression fits at train MSE <= REGRESSION_FIT * Var(y_train): R² >= 0.95
+FIT_MARGIN = 0.01  # a classification fits within this much train error of the best restart at the largest width
+FIT_RULE = ("A restart fits when its final training error is at most {margin} above the lowest that any restart "
+            "reached at the largest width trained: on noisy data no network classifies every point, so fitting means "
+            "doing as well as the best restart found")
 ENGINES = ("local", "ray")
 CHUNK = 64  # restarts per vectorised call (and per Ray task)
 
@@ -142,11 +147,22 @@ def check(config: TrainConfig, seeds: Sequence[int]) -> tuple[int, ...]:
     return seeds
 
 
-def train_restarts(config: TrainConfig, seeds: Sequence[int], max_error: float = 0.0,
+def fit_rule(margin: float = FIT_MARGIN) -> str:
+    """FIT_RULE as one sentence, the margin in percentage points."""
+    return FIT_RULE.format(margin=f"{margin * 100:g} percentage point{'' if margin * 100 == 1 else 's'}")
+
+
+def best_fits(errors, reference, margin: float = FIT_MARGIN):
+    """FIT_RULE: errors at most the lowest of `reference` (the largest width's; tensors or Series) plus margin."""
+    return errors <= float(reference.min()) + margin + 1e-9  # 1e-9: k/n rates a rounding apart count as equal
+
+
+def train_restarts(config: TrainConfig, seeds: Sequence[int], max_error: float | None = None,
                    dtype: torch.dtype = torch.float32, device=None,
                    max_relative_mse: float = REGRESSION_FIT) -> Restarts:
     """Train the config once per seed, all seeds at once (see the module's docstring); fits = train error <= max_error
-    (a classification) or train MSE <= max_relative_mse · Var(y_train) (a regression).
+    or, without one, FIT_RULE among these restarts (a classification); train MSE <= max_relative_mse · Var(y_train)
+    (a regression).
 
     device: the config's device when None (auto = cuda when there is one); dtype: float32 as Run, or float64."""
     seeds = check(config, seeds)
@@ -178,7 +194,7 @@ def train_restarts(config: TrainConfig, seeds: Sequence[int], max_error: float =
     if spec.task == "regression":
         fits = train_loss <= max_relative_mse * y.double().var(correction=0).item()
     else:
-        fits = train_error <= max_error
+        fits = best_fits(train_error, train_error, FIT_MARGIN) if max_error is None else train_error <= max_error
     return Restarts(seeds, train_loss.cpu(), train_error.cpu(), fits.cpu(), (~alive).cpu(), theta.detach().cpu())
 
 
@@ -219,16 +235,17 @@ def _rows(r: Restarts, **key) -> list[dict]:
              "final_train_error": float(r.train_error[i]), "fits": bool(r.fits[i])} for i, s in enumerate(r.seeds)]
 
 
-def sweep_task(config_dict: dict, width: int, seeds: tuple[int, ...], max_error: float) -> list[dict]:
+def sweep_task(config_dict: dict, width: int, seeds: tuple[int, ...], max_error: float | None) -> list[dict]:
     """One chunk of the sweep, from plain data (what a Ray task is handed): the rows of `train_restarts`."""
     from core.model.config import from_dict
 
     return _rows(train_restarts(with_width(from_dict(config_dict), width), seeds, max_error), width=width)
 
 
-def sweep(config: TrainConfig, widths: Sequence[int], seeds: Sequence[int], max_error: float = 0.0,
-          engine: str = "local", chunk: int = CHUNK) -> pd.DataFrame:
-    """Every seed at every width: a frame of COLUMNS, one row per (width, seed), in that order."""
+def sweep(config: TrainConfig, widths: Sequence[int], seeds: Sequence[int], max_error: float | None = None,
+          engine: str = "local", chunk: int = CHUNK, margin: float = FIT_MARGIN) -> pd.DataFrame:
+    """Every seed at every width: a frame of COLUMNS, one row per (width, seed), in that order. A classification's
+    fits: train error <= max_error, or without one FIT_RULE (sweep_fits) with `margin`."""
     if engine not in ENGINES:
         raise ValueError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     for w in widths:
@@ -237,7 +254,16 @@ def sweep(config: TrainConfig, widths: Sequence[int], seeds: Sequence[int], max_
         raise ValueError(ray_missing())
     jobs = [(config.to_dict(), w, part, max_error) for w in widths for part in chunks(seeds, chunk)]
     results = _ray_map(jobs) if engine == "ray" else [sweep_task(*job) for job in jobs]
-    return pd.DataFrame([row for rows in results for row in rows], columns=COLUMNS)
+    frame = pd.DataFrame([row for rows in results for row in rows], columns=COLUMNS)
+    if max_error is None and task_of(config) == "classification":
+        frame["fits"] = sweep_fits(frame, margin)
+    return frame
+
+
+def sweep_fits(frame: pd.DataFrame, margin: float = FIT_MARGIN) -> pd.Series:
+    """FIT_RULE on a sweep's rows: within margin of the lowest train error at the frame's largest width."""
+    return best_fits(frame["final_train_error"], frame.loc[frame["width"] == frame["width"].max(),
+                                                           "final_train_error"], margin)
 
 
 def memory_sweep(config: TrainConfig, seq_lens: Sequence[int], seeds: Sequence[int], max_error: float = 0.0,

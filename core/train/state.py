@@ -1,20 +1,36 @@
-"""A run's whole state in two safe files (state.safetensors and state.json), so that a worker can give its process
-back while the run stays resumable exactly: parameters, optimizer state, the bounded stores, the minibatch order
-and its generator, and what the next logged row needs."""
+"""A run's whole state in safe files (safetensors and JSON), so that a trainer can drop a run from memory, or die,
+while the run stays resumable exactly: parameters, optimizer state, the bounded stores, the minibatch order and its
+generator, and what the next logged row needs.
+
+Each save is a new generation, written so that a crash at any moment leaves a good one behind: the tensors go to
+state-N.safetensors and the rest to state-N.json, each under a temporary name, flushed to disk (fsync) and then
+renamed. The JSON is renamed last and carries a manifest (the step, and the tensor file's size and SHA-256): a
+generation counts only when its manifest matches its tensors. The newest good generation is loaded; the one before it
+is kept as a fallback, older ones are deleted.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
 
 from core.model import optim
 from core.model.config import from_dict
+from core.model.loaders import write_atomically
 from core.train.run import Run
 
-TENSORS, META = "state.safetensors", "state.json"
+KEEP = 2  # generations kept: the newest and one to fall back on
+_NAME = re.compile(r"state-(\d+)\.json")
+
+
+class Damaged(ValueError):
+    """No good generation in the folder; the message says so in one sentence."""
 
 
 def _log(log) -> dict:
@@ -25,47 +41,108 @@ def _set_log(log, saved: dict) -> None:
     log.rows, log.stride, log._offered = saved["rows"], saved["stride"], saved["offered"]
 
 
-def save(run: Run, folder: Path) -> None:
-    """Write the run's state into folder (made if missing)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    steps, thetas = run.trajectory.view()
+def _tensors(run: Run) -> dict[str, torch.Tensor]:
+    _, thetas = run.trajectory.view()
     tensors = {"theta_init": run.theta_init, "theta": run.theta, "trajectory": thetas, "order": run._order,
                "generator": run._gen.get_state()}
-    opt = {}
     for name, value in run.opt_state._asdict().items():
         if isinstance(value, torch.Tensor):
             tensors[f"opt.{name}"] = value
-        else:
-            opt[name] = value
-    last = dict(run._last)
-    if (step_length := last.pop("step_length")) is not None:
-        tensors["last.step_length"] = step_length
-    before = last.pop("before")
-    if before is not None:
-        for name, value in zip(("theta", "x", "y"), before, strict=True):
+    if run._last["step_length"] is not None:
+        tensors["last.step_length"] = run._last["step_length"]
+    if run._last["before"] is not None:
+        for name, value in zip(("theta", "x", "y"), run._last["before"], strict=True):
             tensors[f"before.{name}"] = value
     if run._lambda_vector is not None:
         tensors["lambda_vector"] = run._lambda_vector
-    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(folder / TENSORS))
-    meta = {"config": run.config.to_dict(), "step": run.step, "status": run.status, "message": run.message,
+    return {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+
+
+def _meta(run: Run) -> dict:
+    steps, _ = run.trajectory.view()
+    opt = {k: v for k, v in run.opt_state._asdict().items() if not isinstance(v, torch.Tensor)}
+    last = {k: v for k, v in run._last.items() if k not in ("step_length", "before")}
+    return {"config": run.config.to_dict(), "step": run.step, "status": run.status, "message": run.message,
             "log_every": run.log_every, "cursor": run._cursor, "curvature_seen": run._curvature_seen,
             "train_seconds": run.train_seconds, "opt_type": type(run.opt_state).__name__, "opt": opt, "last": last,
             "metrics": _log(run.metrics), "points": _log(run.points),
             "trajectory": {"steps": steps, "stride": run.trajectory.stride}}
-    (folder / META).write_text(json.dumps(meta), encoding="utf-8")
+
+
+def generations(folder: Path) -> list[int]:
+    """The generation numbers with a JSON file in folder, newest first."""
+    if not folder.is_dir():
+        return []
+    found = (_NAME.fullmatch(p.name) for p in folder.iterdir())
+    return sorted((int(m.group(1)) for m in found if m), reverse=True)
+
+
+def save(run: Run, folder: Path) -> int:
+    """Write the run's state into folder (made if missing) as a new generation; returns its number."""
+    folder.mkdir(parents=True, exist_ok=True)
+    done = generations(folder)
+    n = (done[0] + 1) if done else 0
+    blob = save_tensors(_tensors(run))
+    meta = _meta(run)
+    meta["manifest"] = {"generation": n, "step": run.step, "tensors": f"state-{n}.safetensors", "size": len(blob),
+                        "sha256": hashlib.sha256(blob).hexdigest()}
+    write_atomically(blob, folder / f"state-{n}.safetensors")
+    write_atomically(json.dumps(meta).encode("utf-8"), folder / f"state-{n}.json")
+    for old in done[KEEP - 1:]:
+        for suffix in ("json", "safetensors"):
+            (folder / f"state-{old}.{suffix}").unlink(missing_ok=True)
+    return n
+
+
+def _read(folder: Path, n: int, with_tensors: bool) -> tuple[dict, dict | None]:
+    """(meta, tensors) of generation n; ValueError when it is missing, cut short or does not match its manifest."""
+    try:
+        meta = json.loads((folder / f"state-{n}.json").read_bytes())
+        manifest = meta["manifest"]
+        blob = (folder / manifest["tensors"]).read_bytes()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"generation {n}: {exc}") from None
+    if len(blob) != manifest["size"] or hashlib.sha256(blob).hexdigest() != manifest["sha256"]:
+        raise ValueError(f"generation {n}: its tensors do not match its manifest")
+    return meta, (load_tensors(blob) if with_tensors else None)
+
+
+def _newest_good(folder: Path, with_tensors: bool) -> tuple[dict, dict | None]:
+    problems = []
+    for n in generations(folder):
+        try:
+            return _read(folder, n, with_tensors)
+        except ValueError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise Damaged("This run's saved state is damaged (" + "; ".join(problems) + "), so it cannot go on; "
+                      "press Reset to start again.")
+    raise Damaged("This run has no saved state to go on from; press Reset to start again.")
 
 
 def summary(folder: Path) -> dict:
-    """The saved run's config, step, status and message, without loading its tensors."""
-    meta = json.loads((folder / META).read_text(encoding="utf-8"))
+    """The newest good generation's config, step, status and message, without building the run."""
+    meta, _ = _newest_good(folder, with_tensors=False)
     return {k: meta[k] for k in ("config", "step", "status", "message")}
 
 
+def exists(folder: Path) -> bool:
+    return bool(generations(folder))
+
+
 def load(folder: Path) -> Run:
-    """The run saved in folder, on its config's device, ready to train on from where it stopped."""
-    meta = json.loads((folder / META).read_text(encoding="utf-8"))
+    """The run of the newest good generation in folder (falling back on the one before when the newest is damaged),
+    on its config's device, ready to train on from where it stopped. Damaged when none is good."""
+    meta, tensors = _newest_good(folder, with_tensors=True)
+    try:
+        return _build(meta, tensors)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise Damaged(f"This run's saved state could not be read back ({exc}); press Reset to start again.") from None
+
+
+def _build(meta: dict, tensors: dict) -> Run:
     run = Run(from_dict(meta["config"]))
-    t = {k: v.to(run.device) for k, v in load_file(str(folder / TENSORS)).items()}
+    t = {k: v.to(run.device) for k, v in tensors.items()}
     run.theta_init = t["theta_init"]
     with torch.no_grad():
         run.theta.copy_(t["theta"])  # in place: the leaves the step differentiates are views of it

@@ -1,29 +1,23 @@
-"""The worker process of a live run: it owns one Run, answers the page's commands between short training chunks,
-pauses itself when nobody asks, exits when released, and summarises what the page draws (core.train.summaries):
-the page asks for a snapshot and draws it, and never rebuilds what the worker has (data, curves, regions)."""
+"""One live run inside a trainer process (core.train.host): its Run, its training flag, and the answers to the
+page's commands, with the summaries the page draws (core.train.summaries): the page asks for a snapshot and draws
+it, and never rebuilds what the trainer has (data, curves, regions)."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
 import torch
 
 from core.model import records
-from core.model.config import TrainConfig
-from core.model.device import cpu_budget
 from core.probes.boundary import decision_grid, draws_fit, fit_grid, fit_points, points_frame
 from core.probes.interpolation import PAST_ENDS, alpha_grid, interpolate
-from core.train import state
 from core.train.run import Run
 from core.train.summaries import curvature_points, grad_norm_points
 
-CHUNK_SECONDS = 0.05  # a worker answers requests at least this often
 STRAYING_EVERY = 1.0  # seconds between recomputations of the straying plot while training (a K x P pass)
 VIEW_SHARE = 0.1  # while training, the line, the regions and the fit are recomputed at most this share of the time
-MAX_ACTIVE = 4  # runs training at once on this server
 
 
 class Status(NamedTuple):
@@ -33,56 +27,6 @@ class Status(NamedTuple):
     training: bool
     message: str
     cpu_share: float = 1.0  # share of wall time the training thread got on a CPU lately (1 = not starved)
-
-
-def serve(conn, config: TrainConfig, slots, idle_timeout: float, park_after: float, park: Path | None = None,
-          resume: bool = False) -> None:
-    """Own one Run: answer commands, train in chunks between them, pause when nobody asks. After park_after seconds
-    without training, save the run into the folder `park` (core.train.state) and give the process back; a new
-    worker started with resume=True goes on from those files."""
-    torch.set_num_threads(max(1, cpu_budget() - 1))  # leave a core to the page and the browser
-    try:
-        run = state.load(park) if resume else Run(config)
-    except ValueError as exc:  # e.g. Newton on a model too large for its exact Hessian: the page's first answer
-        conn.recv()
-        conn.send(("error", Status(0, config.steps, "failed", False, str(exc)), str(exc)))
-        conn.close()
-        return
-    worker = _Worker(run, slots)
-    last_seen = idle_since = time.monotonic()
-    while True:
-        wait = 0 if worker.training else max(0.0, park_after - (time.monotonic() - idle_since))
-        if conn.poll(wait):
-            try:
-                command, argument = conn.recv()
-            except EOFError:  # the page's process is gone
-                break
-            if command == "park":  # another run needs the process (not a heartbeat: its page did not ask)
-                if worker.training or park is None:
-                    conn.send(("error", worker.status(), "This run is training."))
-                    continue
-                state.save(worker.run, park)
-                conn.send(("ok", worker.status(), None))
-                break
-            last_seen = time.monotonic()
-            kind, payload = worker.handle(command, argument)
-            conn.send((kind, worker.status(), payload))
-            if command == "close":
-                break
-            if not worker.training and command in ("start", "step", "hot"):
-                idle_since = time.monotonic()
-        elif not worker.training:
-            if park is not None:  # idle for park_after: keep the run in files, give the process back
-                state.save(worker.run, park)
-            break
-        if worker.training:
-            idle_since = time.monotonic()
-            if time.monotonic() - last_seen > idle_timeout:
-                worker.stop("Paused because no page has shown this run for a while (closed tab?).")
-            else:
-                worker.train_chunk()
-    worker.stop("")
-    conn.close()
 
 
 def record_payload(run: Run) -> dict:
@@ -106,13 +50,15 @@ class _View(NamedTuple):
     took: float
 
 
-class _Worker:
-    """The run and its training flag inside the worker process."""
+class RunWorker:
+    """The run and its training flag inside a trainer process."""
 
-    def __init__(self, run, slots):
-        self.run, self.slots = run, slots
+    def __init__(self, run: Run):
+        self.run = run
         self.training, self.notice = False, ""
-        self.cpu_share = 1.0
+        self.cpu_share = 1.0  # of the trainer process's wall time, lately (set by the host)
+        self.served = 0.0  # seconds of training since the last start (the host's scheduler reads it)
+        self.served_at = 0.0  # time.monotonic() of its last chunk, or of its start
         self._straying, self._straying_at = None, 0.0
         self._views: dict[str, _View] = {}
         data = run.data
@@ -171,19 +117,34 @@ class _Worker:
         return Status(r.step, r.config.steps, state, self.training, r.message or self.notice, self.cpu_share)
 
     def stop(self, notice: str) -> None:
-        if self.training:
-            self.training = False
-            self.slots.release()
+        self.training = False
         self.notice = notice or self.notice
 
-    def train_chunk(self) -> None:
-        wall, cpu = time.perf_counter(), time.thread_time()
-        self.run.train(max_seconds=CHUNK_SECONDS)
-        wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
-        if wall > 0:  # moving average over about ten chunks
-            self.cpu_share += 0.1 * (min(cpu / wall, 1.0) - self.cpu_share)
+    def train_chunk(self, seconds: float) -> float:
+        """Train for about `seconds`; returns the wall time it took."""
+        wall = time.perf_counter()
+        self.run.train(max_seconds=seconds)
+        wall = time.perf_counter() - wall
+        self.served += wall
+        self.served_at = time.monotonic()
         if self.run.finished:
             self.stop("")
+        return wall
+
+    def footprint(self) -> int:
+        """Bytes this run holds in tensors (data, parameters, trajectory, optimizer state), plus a fixed 2 MB for the
+        rest: what the trainer's memory budget counts."""
+        r = self.run
+        tensors = [r.theta, r.theta_init, r.trajectory.thetas, r.data.x_train, r.data.y_train, r.data.x_val,
+                   r.data.y_val, *(v for v in r.opt_state if isinstance(v, torch.Tensor))]
+        return 2**21 + sum(t.numel() * t.element_size() for t in tensors)
+
+    def remaining(self) -> float:
+        """Seconds of training this run still needs, from its pace so far (a run without one: a second per 1,000
+        steps)."""
+        r = self.run
+        pace = r.steps_per_second if r.step and r.train_seconds > 0 else 1000.0
+        return max(0, r.config.steps - r.step) / max(pace, 1e-9)
 
     def handle(self, command: str, argument):
         """(kind, payload) for one command; kind is 'ok', or 'error' or 'busy' with a message as payload."""
@@ -192,10 +153,8 @@ class _Worker:
             if command == "hello":
                 return "ok", _copy(r.theta_init)
             if command == "start" and not self.training and not r.finished:
-                if not self.slots.acquire(block=False):
-                    return "busy", (f"The server is already training {MAX_ACTIVE} runs, its limit. Pause another "
-                                     "tab's run, or try again in a minute.")
                 self.training, self.notice = True, ""
+                self.served, self.served_at = 0.0, time.monotonic()
             elif command in ("pause", "close"):
                 self.stop("")
             elif command == "step":
