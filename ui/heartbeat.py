@@ -1,6 +1,6 @@
 """The server's own heartbeat for the runs of open tabs.
 
-A worker pauses its run when nobody has asked about it for live.IDLE_TIMEOUT seconds: that is how a closed tab's run
+A trainer pauses a run when nobody has asked about it for pool.IDLE_TIMEOUT seconds: that is how a closed tab's run
 stops. The asking used to come only from the page's timed redraws, which a browser slows down or stops for a tab in
 the background, or on a machine busy with a class's worth of sessions; such a run paused although its tab was open.
 Here one thread per server asks every BEAT seconds about each run whose session is still connected (Streamlit's
@@ -20,7 +20,8 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from core.train.live import IDLE_TIMEOUT, LiveRun
+from core.train.live import LiveRun
+from core.train.pool import IDLE_TIMEOUT
 
 BEAT = IDLE_TIMEOUT / 4  # seconds between two rounds: a few missed rounds still keep a run alive
 TOUCHERS = 8  # runs touched at once (each waits on its own worker's pipe, not on the CPU)

@@ -28,7 +28,7 @@ from core.model.config import TrainConfig
 from core.model.device import pick_device
 from core.train import state
 from core.train.host import BUSY
-from core.train.pool import IDLE_TIMEOUT, PARK_AFTER, Pool, TrainerGone, shared
+from core.train.pool import Pool, TrainerGone, shared
 from core.train.worker import Status, record_payload
 
 REDRAW_FAST, REDRAW_SLOW = 0.5, 1.0  # seconds between live redraws: normally, and while training is starved
@@ -39,7 +39,6 @@ STARVED_BELOW, FED_ABOVE = 0.85, 0.95  # cpu_share thresholds (with hysteresis) 
 FRESH = 0.25  # seconds a status read from the trainer stays good enough for touch() (a page run asks several times)
 ENDED = ("done", "diverged", "failed")
 PASSIVE = ("ping", "snapshot", "record", "hot")  # requests that are no click: a take-up keeps the run training
-__all__ = ["IDLE_TIMEOUT", "PARK_AFTER", "CapacityError", "LiveRun", "Snapshot", "redraw_interval"]
 
 
 class CapacityError(ValueError):
@@ -169,10 +168,10 @@ class LiveRun:
                 if command in ("start", "pause", "step"):
                     self._start_owed = command == "start"
             if not self._opened:
-                if command == "close" or (command == "hot" and not self._open()):
+                if command == "close":
                     return None
-                if not self._opened and not self._open():
-                    if command in ("start", "ping", "hot"):
+                if not self._open():
+                    if command in ("start", "ping", "hot"):  # kept: Train and hot changes apply once it has room
                         return None
                     raise CapacityError(self._status.message)
             kind, status, payload = self._request(command, argument)
